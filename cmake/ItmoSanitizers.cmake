@@ -1,0 +1,10 @@
+# ITMO_SANITIZE=address adds ASan and UBSan; thread adds TSan. They are exclusive.
+if(ITMO_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(ITMO_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT ITMO_SANITIZE STREQUAL "none")
+  message(FATAL_ERROR "ITMO_SANITIZE must be none, address or thread, not '${ITMO_SANITIZE}'")
+endif()

@@ -1,0 +1,10 @@
+# itmo::warnings: the warning flags every project target links PRIVATE.
+add_library(itmo_warnings INTERFACE)
+add_library(itmo::warnings ALIAS itmo_warnings)
+target_compile_options(itmo_warnings INTERFACE -Wall -Wextra)
+if(ITMO_WERROR)
+  target_compile_options(itmo_warnings INTERFACE -Werror)
+endif()
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_options(itmo_warnings INTERFACE -Wthread-safety)
+endif()

@@ -1,0 +1,130 @@
+// File: storage/store.h
+// Store: the node's one RocksDB database, with named column families, atomic write batches, point reads,
+// ordered range and prefix scans, consistent snapshots and checkpoints. Every error is an absl::Status;
+// corruption is reported as kDataLoss, never ignored. RocksDB stays behind this header.
+//
+// Thread-safety: Store is thread-safe (RocksDB's own guarantees). A WriteBatch or Snapshot is owned by one
+// thread at a time; a Snapshot must not outlive the Store that made it.
+//
+// Example:
+//   ITMO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+//                         Store::Open("/var/lib/itmo/db", {.column_families = {"blocks", "state"}}));
+//   ITMO_ASSIGN_OR_RETURN(ColumnFamily state, store->Family("state"));
+//   WriteBatch batch;
+//   batch.Put(state, "k", "v");
+//   ITMO_RETURN_IF_ERROR(store->Write(batch, {.sync = true}));
+//   ITMO_ASSIGN_OR_RETURN(std::optional<std::string> v, store->Get(state, "k"));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace itmo::storage {
+
+inline constexpr size_t kColumnFamiliesMax = 32;
+inline constexpr size_t kKeyBytesMax = 4096;
+inline constexpr size_t kValueBytesMax = 64 << 20;
+
+// A column family of an open Store. Index 0 is RocksDB's "default".
+struct ColumnFamily {
+  uint32_t index = 0;
+};
+
+struct StoreOptions {
+  // Created when missing; "default" is always present and need not be named.
+  std::vector<std::string> column_families;
+  bool create_if_missing = true;
+  uint64_t block_cache_bytes = 64 << 20;
+  // For tests: keep the database in memory (rocksdb::NewMemEnv); `path` is then only a name.
+  bool in_memory = false;
+};
+
+struct WriteOptions {
+  bool sync = true;  // fsync the WAL before Write returns: acknowledged means durable.
+};
+
+// An atomic group of puts and deletes.
+class WriteBatch final {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  void Put(ColumnFamily family, std::string_view key, std::string_view value);
+  void Delete(ColumnFamily family, std::string_view key);
+  uint64_t count() const;
+  uint64_t bytes() const;
+  void Clear();
+
+ private:
+  friend class Store;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+// A consistent read view.
+class Snapshot final {
+ public:
+  ~Snapshot();
+
+ private:
+  friend class Store;
+  struct Rep;
+  explicit Snapshot(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+// Called for each key in order; return false to stop early.
+using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+class Store final {
+ public:
+  // Errors: kInvalidArgument for bad options, kDataLoss for corruption, kUnavailable if another process
+  // holds the lock, kInternal otherwise (the message carries RocksDB's).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options);
+  ~Store();
+
+  // Errors: kNotFound if the family was not opened.
+  absl::StatusOr<ColumnFamily> Family(std::string_view name) const;
+
+  // Applies the whole batch or nothing.
+  absl::Status Write(const WriteBatch& batch, const WriteOptions& options);
+
+  // std::nullopt when the key is absent.
+  absl::StatusOr<std::optional<std::string>> Get(ColumnFamily family, std::string_view key,
+                                                 const Snapshot* snapshot = nullptr) const;
+
+  // Keys in [start, end) in ascending order; an empty `end` means no upper bound.
+  absl::Status Scan(ColumnFamily family, std::string_view start, std::string_view end,
+                    const ScanFn& fn, const Snapshot* snapshot = nullptr) const;
+  absl::Status ScanPrefix(ColumnFamily family, std::string_view prefix, const ScanFn& fn,
+                          const Snapshot* snapshot = nullptr) const;
+  // The greatest key <= `key`, if any.
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> SeekAtOrBefore(
+      ColumnFamily family, std::string_view key, const Snapshot* snapshot = nullptr) const;
+
+  std::unique_ptr<Snapshot> GetSnapshot() const;
+
+  // A consistent on-disk copy in `directory` (which must not exist), openable with Open().
+  absl::Status Checkpoint(const std::string& directory) const;
+
+  const std::string& path() const;
+
+ private:
+  struct Rep;
+  explicit Store(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace itmo::storage
