@@ -49,6 +49,13 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, struct stat* 
     ::close(fd);
     return absl::InternalError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
   }
+  if ((st->st_mode & 077) != 0) {
+    ::close(fd);
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "key file %s has mode %04o: a secret key must not be readable by group or others "
+        "(chmod 600 %s)",
+        path, st->st_mode & 0777, path));
+  }
   std::string data(kKeyFileBytesMax + 1, '\0');
   size_t got = 0;
   while (got < data.size()) {
@@ -210,13 +217,6 @@ absl::StatusOr<KeyPair> LoadKeyPair(const std::string& path) {
   struct stat st;
   auto data = ReadSmallFile(path, &st);
   if (!data.ok()) return data.status();
-  if ((st.st_mode & 077) != 0) {
-    sodium_memzero(data->data(), data->size());
-    return absl::PermissionDeniedError(absl::StrFormat(
-        "key file %s has mode %04o: a secret key must not be readable by group or others "
-        "(chmod 600 %s)",
-        path, st.st_mode & 0777, path));
-  }
   std::vector<absl::string_view> lines = absl::StrSplit(*data, '\n', absl::SkipEmpty());
   absl::StatusOr<KeyPair> result = absl::InvalidArgumentError(
       absl::StrCat("key file ", path, " line 1: expected '", ToAbsl(kKeyFileMagic), "'"));
