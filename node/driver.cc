@@ -1,0 +1,174 @@
+// File: node/driver.cc
+#include "node/driver.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace itmo::node {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Events drained per wake-up before the next tick check: bounds the latency of ticks.
+constexpr uint32_t kEventsPerBatchMax = 256;
+
+}  // namespace
+
+Driver::Driver(const DriverOptions& options, consensus::Replica* replica, Executor* executor,
+               BlockStore* blocks, ConsensusNetwork* network, FatalFn on_fatal)
+    : options_(options),
+      replica_(replica),
+      executor_(executor),
+      blocks_(blocks),
+      network_(network),
+      on_fatal_(std::move(on_fatal)) {
+  ITMO_CHECK(replica_ != nullptr && executor_ != nullptr);
+  ITMO_CHECK(blocks_ != nullptr && network_ != nullptr);
+  ITMO_CHECK(options_.queue_max >= 1 && options_.queue_max <= kDriverQueueMax);
+  ITMO_CHECK(options_.tick_ms >= 1);
+  round_.store(replica_->round());
+  committed_height_.store(replica_->committed_height());
+}
+
+Driver::~Driver() { Stop(); }
+
+void Driver::Start() {
+  ITMO_CHECK(!thread_.joinable());
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Driver::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Driver::Enqueue(consensus::MessageReceived message) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("consensus driver stopped");
+  if (queue_.size() >= options_.queue_max) {
+    dropped_.fetch_add(1);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("consensus queue full (", options_.queue_max, " events)"));
+  }
+  queue_.push_back(std::move(message));
+  return absl::OkStatus();
+}
+
+void Driver::Fail(const absl::Status& status) {
+  failed_.store(true);
+  const int code = executor_->diverged() ? kExitStateDivergence : 1;
+  spdlog::critical("consensus stopped: {}", status.ToString());
+  if (on_fatal_) on_fatal_(status, code);
+}
+
+void Driver::Run() {
+  absl::Status status = Process(consensus::Start{WallMs()});
+  if (!status.ok()) {
+    Fail(status);
+    return;
+  }
+  auto next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.tick_ms);
+  std::vector<consensus::MessageReceived> batch;
+  while (true) {
+    batch.clear();
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+      auto now = std::chrono::steady_clock::now();
+      if (now < next_tick) {
+        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::FromChrono(next_tick - now));
+      }
+      if (stopping_) return;
+      while (!queue_.empty() && batch.size() < kEventsPerBatchMax) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    for (consensus::MessageReceived& message : batch) {
+      status = Process(std::move(message));
+      if (!status.ok()) return Fail(status);
+    }
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.tick_ms);
+      status = Process(consensus::Tick{WallMs()});
+      if (!status.ok()) return Fail(status);
+    }
+  }
+}
+
+absl::Status Driver::ProcessForTest(const consensus::Event& event) {
+  if (const auto* received = std::get_if<consensus::MessageReceived>(&event)) {
+    KeepProposal(received->message);
+  }
+  absl::StatusOr<std::vector<consensus::Action>> actions = replica_->Handle(event);
+  if (!actions.ok()) return actions.status();
+  for (consensus::Action& action : *actions) ITMO_RETURN_IF_ERROR(Execute(action));
+  round_.store(replica_->round());
+  return absl::OkStatus();
+}
+
+void Driver::KeepProposal(const v1::ConsensusMessage& message) {
+  if (!message.has_proposal()) return;
+  // Not fatal: losing it only weakens recovery when every validator restarts at once.
+  absl::Status status = blocks_->SavePendingBlock(message.proposal().block());
+  if (!status.ok()) spdlog::warn("keeping proposal block: {}", status.ToString());
+}
+
+absl::Status Driver::Process(const consensus::Event& event) {
+  if (const auto* received = std::get_if<consensus::MessageReceived>(&event)) {
+    KeepProposal(received->message);
+  }
+  absl::StatusOr<std::vector<consensus::Action>> actions = replica_->Handle(event);
+  if (!actions.ok()) {
+    spdlog::debug("consensus event rejected: {}", actions.status().ToString());
+    return absl::OkStatus();
+  }
+  for (consensus::Action& action : *actions) ITMO_RETURN_IF_ERROR(Execute(action));
+  round_.store(replica_->round());
+  return absl::OkStatus();
+}
+
+absl::Status Driver::Execute(consensus::Action& action) {
+  if (auto* persist = std::get_if<consensus::PersistSafetyState>(&action)) {
+    // Durable before any later action (the vote or timeout it covers) is sent.
+    absl::Status status = blocks_->SaveSafetyState(persist->state);
+    if (!status.ok())
+      return absl::InternalError(absl::StrCat("persist safety state: ", status.ToString()));
+    return absl::OkStatus();
+  }
+  if (auto* send = std::get_if<consensus::SendTo>(&action)) {
+    network_->SendTo(send->to, send->message);
+    return absl::OkStatus();
+  }
+  if (auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
+    KeepProposal(broadcast->message);
+    network_->Broadcast(broadcast->message);
+    return absl::OkStatus();
+  }
+  auto* commit = std::get_if<consensus::Commit>(&action);
+  ITMO_CHECK(commit != nullptr);
+  const uint64_t height = commit->height();
+  absl::Status status = executor_->ExecuteCommitted(commit->committed);
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("commit of height ", height, ": ", status.message()));
+  }
+  committed_height_.store(height);
+  spdlog::debug("committed height {} ({} txs)", height, commit->block().txs_size());
+  return absl::OkStatus();
+}
+
+}  // namespace itmo::node

@@ -1,0 +1,155 @@
+// File: tests/node/block_store_test.cc
+#include "node/block_store.h"
+
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace itmo::node {
+namespace {
+
+using ::itmo::testing::StatusIs;
+
+std::unique_ptr<storage::Store> OpenStore(const std::string& path) {
+  storage::StoreOptions options;
+  options.column_families = BlockStore::ColumnFamilies();
+  options.column_families.push_back("extra");
+  return storage::Store::Open(path, options).value();
+}
+
+v1::SubscribeCommitsResponse Record(uint64_t height, int txs) {
+  v1::SubscribeCommitsResponse record;
+  record.set_height(height);
+  record.set_block_id(std::string(32, static_cast<char>(height)));
+  record.set_state_root(std::string(32, static_cast<char>(0x40 + height)));
+  v1::Block* block = record.mutable_committed()->mutable_block();
+  block->mutable_header()->set_height(height);
+  block->mutable_header()->set_round(height + 1);
+  for (int i = 0; i < txs; ++i) {
+    block->add_txs("tx-" + std::to_string(height) + "-" + std::to_string(i));
+    v1::TransactionOutcome* outcome = record.add_outcomes();
+    outcome->set_tx_id(std::string(31, 'a') + static_cast<char>(height * 16 + i));
+    outcome->set_height(height);
+    outcome->set_index(static_cast<uint32_t>(i));
+  }
+  record.mutable_committed()->mutable_qc()->set_height(height);
+  return record;
+}
+
+TEST(BlockStoreTest, CommitWritesBlockIndexesAndCallerChangesAtomically) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+  EXPECT_EQ(blocks->head_height(), 0u);
+  ASSERT_OK_AND_ASSIGN(storage::ColumnFamily extra, store->Family("extra"));
+  storage::WriteBatch batch;
+  batch.Put(extra, "ledger-key", "ledger-value");  // The ledger's changes ride in the same batch.
+  ASSERT_OK(blocks->Commit(Record(1, 3), &batch));
+  EXPECT_EQ(blocks->head_height(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> value, store->Get(extra, "ledger-key"));
+  EXPECT_EQ(value, std::optional<std::string>("ledger-value"));
+  ASSERT_OK_AND_ASSIGN(auto record, blocks->Get(1));
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->committed().block().txs(2), "tx-1-2");
+  ASSERT_OK_AND_ASSIGN(auto location, blocks->FindTx(Record(1, 3).outcomes(2).tx_id()));
+  ASSERT_TRUE(location.has_value());
+  EXPECT_EQ(location->height, 1u);
+  EXPECT_EQ(location->index, 2u);
+  ASSERT_OK_AND_ASSIGN(auto height, blocks->FindBlock(std::string(32, '\x01')));
+  EXPECT_EQ(height, std::optional<uint64_t>(1));
+  ASSERT_OK_AND_ASSIGN(auto missing, blocks->FindTx(std::string(32, 'z')));
+  EXPECT_FALSE(missing.has_value());
+}
+
+TEST(BlockStoreTest, RefusesGapsAndLeavesHeadUnchanged) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+  storage::WriteBatch batch;
+  EXPECT_THAT(blocks->Commit(Record(2, 1), &batch),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(blocks->head_height(), 0u);
+  ASSERT_OK_AND_ASSIGN(auto record, blocks->Get(2));
+  EXPECT_FALSE(record.has_value());
+}
+
+TEST(BlockStoreTest, RecoversHeadSafetyStateAndRangeAfterReopen) {
+  testing::TempDir dir;
+  v1::SafetyState safety;
+  safety.set_last_voted_round(7);
+  safety.mutable_last_vote()->set_round(7);
+  {
+    auto store = OpenStore(dir.File("db"));
+    ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+    ASSERT_OK_AND_ASSIGN(auto none, blocks->LoadSafetyState());
+    EXPECT_FALSE(none.has_value());
+    for (uint64_t h = 1; h <= 5; ++h) {
+      storage::WriteBatch batch;
+      ASSERT_OK(blocks->Commit(Record(h, 2), &batch));
+    }
+    ASSERT_OK(blocks->SaveSafetyState(safety));
+    ASSERT_OK(blocks->SaveGenesisRoot(std::string(32, 'g')));
+  }
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+  EXPECT_EQ(blocks->head_height(), 5u);
+  ASSERT_OK_AND_ASSIGN(auto loaded, blocks->LoadSafetyState());
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->last_voted_round(), 7u);
+  EXPECT_EQ(loaded->last_vote().round(), 7u);
+  ASSERT_OK_AND_ASSIGN(auto genesis_root, blocks->LoadGenesisRoot());
+  EXPECT_EQ(genesis_root, std::optional<std::string>(std::string(32, 'g')));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::CommittedBlock> range, blocks->Range(2, 3));
+  ASSERT_EQ(range.size(), 3u);
+  EXPECT_EQ(range[0].block().header().height(), 2u);
+  EXPECT_EQ(range[2].block().header().height(), 4u);
+  ASSERT_OK_AND_ASSIGN(range, blocks->Range(5, 10));
+  EXPECT_EQ(range.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(range, blocks->Range(6, 10));
+  EXPECT_TRUE(range.empty());
+  storage::WriteBatch batch;
+  ASSERT_OK(blocks->Commit(Record(6, 0), &batch));  // Continues from the recovered head.
+  EXPECT_EQ(blocks->head_height(), 6u);
+}
+
+TEST(BlockStoreTest, FirstOccurrenceOfATxIdKeepsTheIndex) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+  storage::WriteBatch batch;
+  v1::SubscribeCommitsResponse first = Record(1, 1);
+  ASSERT_OK(blocks->Commit(first, &batch));
+  v1::SubscribeCommitsResponse second = Record(2, 1);
+  second.mutable_outcomes(0)->set_tx_id(first.outcomes(0).tx_id());  // A rejected duplicate.
+  storage::WriteBatch batch2;
+  ASSERT_OK(blocks->Commit(second, &batch2));
+  ASSERT_OK_AND_ASSIGN(auto location, blocks->FindTx(first.outcomes(0).tx_id()));
+  ASSERT_TRUE(location.has_value());
+  EXPECT_EQ(location->height, 1u);
+}
+
+TEST(BlockStoreTest, KeepsPendingProposalBlocksUntilCommitted) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+  storage::WriteBatch batch;
+  ASSERT_OK(blocks->Commit(Record(1, 0), &batch));
+  for (uint64_t h : {1, 2, 3}) {
+    ASSERT_OK(blocks->SavePendingBlock(Record(h, 1).committed().block()));
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Block> pending, blocks->LoadPendingBlocks());
+  ASSERT_EQ(pending.size(), 2u);  // Height 1 is committed already.
+  EXPECT_EQ(pending[0].header().height(), 2u);
+  storage::WriteBatch batch2;
+  ASSERT_OK(blocks->Commit(Record(2, 0), &batch2));
+  ASSERT_OK_AND_ASSIGN(pending, blocks->LoadPendingBlocks());
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].header().height(), 3u);
+}
+
+}  // namespace
+}  // namespace itmo::node

@@ -1,0 +1,298 @@
+// File: tests/node/executor_test.cc
+// The Application adapter and the commit path over a real ledger and RocksDB, and the Driver
+// running a one-validator Replica with logical ticks (no sleeping), including a restart from disk.
+#include "node/executor.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "consensus/canonical.h"
+#include "consensus/replica.h"
+#include "crypto/verifier.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "node/block_store.h"
+#include "node/commit_feed.h"
+#include "node/driver.h"
+#include "node/mempool.h"
+#include "tests/node/node_test_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace itmo::node {
+namespace {
+
+using ::itmo::testing::IsOk;
+using ::itmo::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class NullNetwork final : public ConsensusNetwork {
+ public:
+  void SendTo(uint32_t, const v1::ConsensusMessage&) override { ++sent; }
+  void Broadcast(const v1::ConsensusMessage&) override { ++broadcast; }
+  int sent = 0;
+  int broadcast = 0;
+};
+
+// One node's worth of storage, ledger and adapter, reopenable on the same directory.
+struct Stack {
+  explicit Stack(const std::string& path, const v1::Genesis& genesis) {
+    storage::StoreOptions options;
+    options.column_families = BlockStore::ColumnFamilies();
+    for (const std::string& f : ledger::StateMachine::ColumnFamilies()) {
+      options.column_families.push_back(f);
+    }
+    store = storage::Store::Open(path, options).value();
+    ledger = ledger::StateMachine::Open(store.get(), genesis, &verifier).value();
+    blocks = BlockStore::Open(store.get()).value();
+    feed = std::make_unique<CommitFeed>();
+    MempoolOptions mempool_options{1000, 1 << 24, 1000, 1 << 16};
+    const crypto::Verifier* v = &verifier;
+    mempool = std::make_unique<Mempool>(
+        mempool_options,
+        [v](const v1::SignedTransaction& tx) -> absl::StatusOr<VerifiedTx> {
+          absl::StatusOr<v1::TransactionBody> body =
+              ledger::VerifyTransaction(tx, testing::kChainId, *v);
+          if (!body.ok()) return body.status();
+          return VerifiedTx{std::string(crypto::AsStringView(ledger::TransactionId(tx))),
+                            body->submitter(), body->client_tx_id(), body->submitter_kind()};
+        },
+        nullptr);
+    executor =
+        Executor::Create({100, 1 << 20}, ledger.get(), blocks.get(), mempool.get(), feed.get())
+            .value();
+  }
+
+  crypto::Ed25519Verifier verifier;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<ledger::StateMachine> ledger;
+  std::unique_ptr<BlockStore> blocks;
+  std::unique_ptr<CommitFeed> feed;
+  std::unique_ptr<Mempool> mempool;
+  std::unique_ptr<Executor> executor;
+};
+
+v1::Block MakeBlock(uint64_t height, const std::vector<std::string>& txs, uint64_t executed_height,
+                    std::string_view executed_root) {
+  v1::Block block;
+  v1::BlockHeader* header = block.mutable_header();
+  header->set_height(height);
+  header->set_round(height);
+  header->set_timestamp_ms(1'767'225'600'000);  // 2026-01-01.
+  header->set_executed_height(executed_height);
+  header->set_executed_state_root(std::string(executed_root));
+  for (const std::string& tx : txs) block.add_txs(tx);
+  header->set_tx_root(std::string(crypto::AsStringView(consensus::TxRoot(block.txs()))));
+  return block;
+}
+
+std::string Root(const consensus::ExecutedHead& head) {
+  return std::string(crypto::AsStringView(head.state_root));
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  v1::Genesis genesis_ = testing::TestGenesis(1);
+  itmo::testing::TempDir dir_;
+};
+
+TEST_F(ExecutorTest, ValidateProposalChecksSignaturesAndExecutedRoot) {
+  Stack s(dir_.File("db"), genesis_);
+  const std::string genesis_root = Root(s.executor->executed_head());
+  const std::string good = testing::OpenAccountTx("c1", "acc-1").SerializeAsString();
+  EXPECT_FALSE(s.mempool->IsVerified(good));
+  EXPECT_THAT(s.executor->ValidateProposal(MakeBlock(1, {good}, 0, genesis_root)), IsOk());
+  EXPECT_TRUE(s.mempool->IsVerified(good));  // Cached for execution.
+
+  v1::SignedTransaction forged = testing::OpenAccountTx("c2", "acc-2");
+  std::string* sig = forged.mutable_signatures(0)->mutable_signature();
+  (*sig)[0] = static_cast<char>((*sig)[0] ^ 1);
+  absl::Status bad =
+      s.executor->ValidateProposal(MakeBlock(1, {forged.SerializeAsString()}, 0, genesis_root));
+  EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("proposal tx 0"));
+
+  absl::Status wrong_root =
+      s.executor->ValidateProposal(MakeBlock(1, {good}, 0, std::string(32, 'x')));
+  EXPECT_THAT(wrong_root, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(std::string(wrong_root.message()), HasSubstr("height 0"));
+  // Not executed yet: cannot be checked, so it does not block the vote.
+  EXPECT_THAT(s.executor->ValidateProposal(MakeBlock(9, {}, 8, std::string(32, 'x'))), IsOk());
+}
+
+TEST_F(ExecutorTest, ExecuteCommittedStoresOutcomesAndPublishes) {
+  Stack s(dir_.File("db"), genesis_);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Subscription> sub, s.feed->Subscribe());
+  const std::string tx = testing::OpenAccountTx("c1", "acc-1").SerializeAsString();
+  ASSERT_OK_AND_ASSIGN(std::string id, s.mempool->Add(tx));
+  v1::CommittedBlock committed;
+  *committed.mutable_block() = MakeBlock(1, {tx, tx}, 0, Root(s.executor->executed_head()));
+  ASSERT_OK(s.executor->ExecuteCommitted(committed));
+
+  EXPECT_EQ(s.executor->executed_head().height, 1u);
+  EXPECT_EQ(s.blocks->head_height(), 1u);
+  EXPECT_EQ(s.mempool->size(), 0u);
+  ASSERT_OK_AND_ASSIGN(auto record, s.blocks->Get(1));
+  ASSERT_TRUE(record.has_value());
+  ASSERT_EQ(record->outcomes_size(), 2);
+  EXPECT_EQ(record->outcomes(0).status(), v1::TX_ACCEPTED);
+  EXPECT_EQ(record->outcomes(1).status(), v1::TX_REJECTED);  // Duplicate (R12).
+  EXPECT_EQ(record->outcomes(1).code(), v1::REASON_DUPLICATE_TRANSACTION);
+  EXPECT_EQ(record->state_root(), Root(s.executor->executed_head()));
+  ASSERT_OK_AND_ASSIGN(auto location, s.blocks->FindTx(id));
+  ASSERT_TRUE(location.has_value());
+  EXPECT_EQ(location->index, 0u);
+  v1::AccountRef ref;
+  ref.set_registry_id(testing::kRegistry);
+  ref.set_account_id("acc-1");
+  auto account =
+      s.executor->WithLedger([&](const ledger::StateMachine& l) { return l.GetAccount(ref); });
+  ASSERT_OK(account.status());
+  EXPECT_TRUE(account->has_value());
+  CommitRecord published;
+  EXPECT_EQ(sub->Next(absl::ZeroDuration(), &published), Subscription::Result::kBlock);
+  EXPECT_EQ(published->height(), 1u);
+  // Out of order: refused without change.
+  EXPECT_THAT(s.executor->ExecuteCommitted(committed),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(ExecutorTest, DivergentCommittedRootIsDataLossNamingHeightAndRoots) {
+  Stack s(dir_.File("db"), genesis_);
+  v1::CommittedBlock first;
+  *first.mutable_block() = MakeBlock(1, {}, 0, Root(s.executor->executed_head()));
+  ASSERT_OK(s.executor->ExecuteCommitted(first));
+  const std::string ours = crypto::ToHex(s.executor->executed_head().state_root);
+  v1::CommittedBlock second;
+  *second.mutable_block() = MakeBlock(2, {}, 1, std::string(32, '\x07'));
+  absl::Status status = s.executor->ExecuteCommitted(second);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("DIVERGENCE at height 1"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(ours));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(crypto::ToHex(std::string(32, '\x07'))));
+  EXPECT_TRUE(s.executor->diverged());
+  EXPECT_EQ(s.blocks->head_height(), 1u);  // Nothing of block 2 was stored.
+}
+
+consensus::ReplicaOptions OneValidator() {
+  consensus::ReplicaOptions options;
+  options.chain_id = testing::kChainId;
+  options.validators = {testing::ValidatorKey(0).public_key()};
+  options.my_index = 0;
+  options.round_timeout_ticks_base = 5;
+  options.round_timeout_ticks_max = 40;
+  options.block_txs_max = 100;
+  options.block_bytes_max = 1 << 20;
+  return options;
+}
+
+std::unique_ptr<consensus::Replica> MakeReplica(Stack& s, const crypto::Signer* signer) {
+  std::optional<v1::SafetyState> safety = s.blocks->LoadSafetyState().value();
+  consensus::RecoveredChain chain;
+  if (s.blocks->head_height() > 0) {
+    chain.head = s.blocks->Get(s.blocks->head_height()).value()->committed();
+  }
+  chain.pending_blocks = s.blocks->LoadPendingBlocks().value();
+  return std::make_unique<consensus::Replica>(OneValidator(), safety.value_or(v1::SafetyState()),
+                                              signer, &s.verifier, s.executor.get(),
+                                              std::move(chain));
+}
+
+// Ticks until `height` is committed (bounded).
+void RunUntil(Driver& driver, uint64_t height, int64_t* now_ms) {
+  for (int i = 0; i < 500 && driver.committed_height() < height; ++i) {
+    *now_ms += 10;
+    absl::Status status = driver.ProcessForTest(consensus::Tick{*now_ms});
+    if (!status.ok() && i % 50 == 0) ADD_FAILURE() << "tick " << i << ": " << status;
+    ASSERT_FALSE(driver.failed()) << status;
+  }
+  ASSERT_GE(driver.committed_height(), height);
+}
+
+TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
+  crypto::Ed25519Signer signer(testing::ValidatorKey(0));
+  int64_t now_ms = 1'767'225'600'000;
+  std::string id;
+  uint64_t first_run_height = 0;
+  {
+    Stack s(dir_.File("db"), genesis_);
+    ASSERT_OK_AND_ASSIGN(id,
+                         s.mempool->Add(testing::OpenAccountTx("c1", "acc-1").SerializeAsString()));
+    auto replica = MakeReplica(s, &signer);
+    NullNetwork network;
+    Driver driver({10, 100}, replica.get(), s.executor.get(), s.blocks.get(), &network, nullptr);
+    ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));
+    RunUntil(driver, 3, &now_ms);
+    ASSERT_OK_AND_ASSIGN(auto location, s.blocks->FindTx(id));
+    ASSERT_TRUE(location.has_value());
+    ASSERT_OK_AND_ASSIGN(auto record, s.blocks->Get(location->height));
+    EXPECT_EQ(record->outcomes(location->index).status(), v1::TX_ACCEPTED);
+    EXPECT_EQ(s.mempool->size(), 0u);
+    ASSERT_OK_AND_ASSIGN(auto safety, s.blocks->LoadSafetyState());
+    ASSERT_TRUE(safety.has_value());
+    EXPECT_GT(safety->last_voted_round(), 0u);  // Persisted before the votes it covers.
+    first_run_height = s.blocks->head_height();
+  }
+  // "kill -9": everything is reopened from disk; nothing is replayed from genesis.
+  Stack s(dir_.File("db"), genesis_);
+  EXPECT_EQ(s.ledger->height(), first_run_height);
+  EXPECT_EQ(s.executor->executed_head().height, first_run_height);
+  ASSERT_OK_AND_ASSIGN(crypto::Digest root, s.executor->RootAt(first_run_height));
+  EXPECT_EQ(root, s.ledger->state_root());
+  ASSERT_OK_AND_ASSIGN(auto safety, s.blocks->LoadSafetyState());
+  ASSERT_TRUE(safety.has_value());
+  // The replica restarts from the recovered safety state and head.
+  auto replica = MakeReplica(s, &signer);
+  EXPECT_EQ(replica->committed_height(), first_run_height);
+  NullNetwork network;
+  Driver driver({10, 100}, replica.get(), s.executor.get(), s.blocks.get(), &network, nullptr);
+  ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));
+  // Consensus continues from the recovered head (and the kept pending proposal blocks).
+  ASSERT_OK(s.mempool->Add(testing::OpenAccountTx("c2", "acc-2").SerializeAsString()));
+  RunUntil(driver, first_run_height + 3, &now_ms);
+  for (int i = 0; i < 500 && s.mempool->size() > 0; ++i) {
+    now_ms += 10;
+    ASSERT_OK(driver.ProcessForTest(consensus::Tick{now_ms}));
+  }
+  EXPECT_EQ(s.mempool->size(), 0u);
+  v1::AccountRef ref;
+  ref.set_registry_id(testing::kRegistry);
+  ref.set_account_id("acc-2");
+  auto account =
+      s.executor->WithLedger([&](const ledger::StateMachine& l) { return l.GetAccount(ref); });
+  ASSERT_OK(account.status());
+  EXPECT_TRUE(account->has_value());
+  // The committed transaction is known after the restart: a resubmission is refused at execution.
+  const uint64_t next_height = s.executor->executed_head().height + 1;
+  ASSERT_OK_AND_ASSIGN(crypto::Digest head_root, s.executor->RootAt(next_height - 1));
+  v1::CommittedBlock next;
+  const std::string again = testing::OpenAccountTx("c1", "acc-1").SerializeAsString();
+  *next.mutable_block() =
+      MakeBlock(next_height, {again}, next_height - 1, crypto::AsStringView(head_root));
+  ASSERT_OK(s.executor->ExecuteCommitted(next));
+  ASSERT_OK_AND_ASSIGN(auto record, s.blocks->Get(next_height));
+  EXPECT_EQ(record->outcomes(0).code(), v1::REASON_DUPLICATE_TRANSACTION);
+}
+
+TEST(CommitFeedTest, SlowSubscriberOverflowsWithoutBlockingPublisher) {
+  CommitFeed feed(/*buffer_max=*/2, /*subscribers_max=*/1);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Subscription> sub, feed.Subscribe());
+  EXPECT_THAT(feed.Subscribe(), StatusIs(absl::StatusCode::kResourceExhausted));
+  for (uint64_t h = 1; h <= 3; ++h) {
+    auto record = std::make_shared<v1::SubscribeCommitsResponse>();
+    record->set_height(h);
+    feed.Publish(record);  // Never blocks.
+  }
+  CommitRecord record;
+  EXPECT_EQ(sub->Next(absl::ZeroDuration(), &record), Subscription::Result::kOverflow);
+  sub->Reset();
+  EXPECT_EQ(sub->Next(absl::ZeroDuration(), &record), Subscription::Result::kTimeout);
+  feed.Close();
+  EXPECT_EQ(sub->Next(absl::ZeroDuration(), &record), Subscription::Result::kClosed);
+  feed.Unsubscribe(sub);
+  EXPECT_EQ(feed.subscribers(), 0u);
+}
+
+}  // namespace
+}  // namespace itmo::node
