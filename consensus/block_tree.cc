@@ -33,11 +33,35 @@ void BlockTree::ResetRoot(v1::Block root, v1::QuorumCert root_qc) {
   root_id_ = id;
   root_qc_ = std::move(root_qc);
   if (high_qc_.block_id().empty() || high_qc_.round() < root_qc_.round()) high_qc_ = root_qc_;
-  blocks_.clear();
-  // Keep QCs of blocks above the new root: a block may still arrive for them.
-  for (auto it = qcs_.begin(); it != qcs_.end();) {
-    it = it->second.round() <= root_qc_.round() ? qcs_.erase(it) : std::next(it);
+  // A sync may re-root onto a block this tree holds: its pending descendants stay (they may be the
+  // only copies of the blocks the high QC certifies); everything else goes.
+  blocks_.erase(id);
+  DropNonDescendants();
+}
+
+void BlockTree::DropNonDescendants() {
+  ITMO_CHECK(!blocks_.contains(root_id_));
+  // Visit by ascending height so parents come first.
+  std::vector<std::pair<uint64_t, crypto::Digest>> by_height;
+  by_height.reserve(blocks_.size());
+  for (const auto& [block_id, block] : blocks_) {
+    by_height.emplace_back(block.header().height(), block_id);
   }
+  std::sort(by_height.begin(), by_height.end());
+  absl::btree_set<crypto::Digest> alive = {root_id_};
+  for (const auto& [height, block_id] : by_height) {
+    const crypto::Digest parent = IdFromBytes(blocks_.at(block_id).header().parent_id());
+    if (height > root_.header().height() && alive.contains(parent)) {
+      alive.insert(block_id);
+    } else {
+      blocks_.erase(block_id);
+    }
+  }
+  // Keep QCs of blocks above the root: a block may still arrive for them.
+  for (auto q = qcs_.begin(); q != qcs_.end();) {
+    q = q->second.round() <= root_qc_.round() ? qcs_.erase(q) : std::next(q);
+  }
+  ITMO_CHECK(alive.size() == blocks_.size() + 1);
   CheckInvariants();
 }
 
@@ -196,25 +220,8 @@ void BlockTree::PruneTo(const crypto::Digest& new_root_id) {
   root_id_ = new_root_id;
   root_qc_ = qcs_.at(new_root_id);
   blocks_.erase(it);
-  // Keep only descendants of the new root: visit by ascending height so parents come first.
-  std::vector<std::pair<uint64_t, crypto::Digest>> by_height;
-  by_height.reserve(blocks_.size());
-  for (const auto& [block_id, block] : blocks_)
-    by_height.emplace_back(block.header().height(), block_id);
-  std::sort(by_height.begin(), by_height.end());
-  absl::btree_set<crypto::Digest> alive = {new_root_id};
-  for (const auto& [height, block_id] : by_height) {
-    const crypto::Digest parent = IdFromBytes(blocks_.at(block_id).header().parent_id());
-    if (height > root_.header().height() && alive.contains(parent)) {
-      alive.insert(block_id);
-    } else {
-      blocks_.erase(block_id);
-    }
-  }
-  for (auto q = qcs_.begin(); q != qcs_.end();) {
-    q = q->second.round() <= root_qc_.round() ? qcs_.erase(q) : std::next(q);
-  }
-  CheckInvariants();
+  DropNonDescendants();  // Keep only descendants of the new root.
+  ITMO_CHECK(root_id_ == new_root_id);
 }
 
 std::vector<v1::Block> BlockTree::Ancestry(const crypto::Digest& id, uint32_t count) const {

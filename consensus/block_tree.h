@@ -46,7 +46,8 @@ class BlockTree final {
   // tree.
   std::vector<v1::CommittedBlock> InsertQc(const v1::QuorumCert& qc);
 
-  // Replaces everything with a new committed root (after a sync of committed blocks).
+  // Moves the committed root to `root` (after a sync of committed blocks). Pending blocks that
+  // descend from it (when it was itself pending) stay, with the QCs above it; the rest is dropped.
   void ResetRoot(v1::Block root, v1::QuorumCert root_qc);
 
   bool Contains(const crypto::Digest& id) const;
@@ -70,6 +71,8 @@ class BlockTree final {
   std::vector<v1::CommittedBlock> CommitThrough(const crypto::Digest& id, const v1::QuorumCert& qc);
   std::vector<v1::CommittedBlock> CommitsFromQc(const crypto::Digest& certified);
   void PruneTo(const crypto::Digest& new_root_id);
+  // Drops pending blocks that do not descend from the root, and QCs at or below its round.
+  void DropNonDescendants();
 
   v1::Block root_;
   crypto::Digest root_id_{};

@@ -190,9 +190,15 @@ absl::Status Replica::HandleTick(const Tick& tick, std::vector<Action>* actions)
   if (sync_target_height_ > tree_.committed_height() + kSyncLagBlocksMin) {
     RequestSync(kFromNonValidator, actions);
   }
+  // A proposal whose parent is at or below the committed root can never link: drop it instead of
+  // re-requesting a parent that nobody serves any more.
+  if (PendingProposalIsStale()) pending_proposal_.reset();
   if (pending_proposal_.has_value()) {
     const v1::QuorumCert qc = pending_proposal_->block().qc();
-    if (!tree_.Contains(IdOf(qc.block_id()))) RequestBlock(qc, pending_proposal_from_, actions);
+    if (!tree_.Contains(IdOf(qc.block_id()))) {
+      ITMO_CHECK(qc.height() > tree_.committed_height());  // Not stale.
+      RequestBlock(qc, pending_proposal_from_, actions);
+    }
   }
   SendTimeout(actions);
   return absl::OkStatus();
@@ -317,8 +323,11 @@ absl::Status Replica::OnProposal(uint32_t from, const v1::Proposal& proposal,
   if (tree_.Contains(IdOf(block.qc().block_id()))) {
     InsertBlock(block, actions);
     if (tree_.Contains(id)) MaybeVote(*tree_.Get(id), id, actions);
-  } else if (block.header().round() >= pacemaker_.round()) {
-    // Parent unknown: keep the proposal and fetch the parent (ProcessQc asked for it).
+  } else if (block.header().round() >= pacemaker_.round() &&
+             block.qc().height() > tree_.committed_height() &&
+             block.qc().round() > tree_.committed_round()) {
+    // Parent unknown (and not below the root, where it could never link): keep the proposal and
+    // fetch the parent (ProcessQc asked for it).
     if (!pending_proposal_.has_value() ||
         pending_proposal_->block().header().round() <= block.header().round()) {
       pending_proposal_ = proposal;

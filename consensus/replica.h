@@ -128,6 +128,9 @@ class Replica final {
   void RequestBlock(const v1::QuorumCert& qc, uint32_t hint_peer, std::vector<Action>* actions);
   void RequestSync(uint32_t hint_peer, std::vector<Action>* actions);
   void RetryPendingProposal(std::vector<Action>* actions);
+  // Whether the pending proposal's parent is below the committed root or on a fork at or below
+  // it (it can never link). A parent that is the root itself is not stale.
+  bool PendingProposalIsStale() const;
   v1::SyncInfo MakeSyncInfo() const;
   void EmitCommits(std::vector<v1::CommittedBlock> commits, std::vector<Action>* actions);
   uint32_t PeerFor(const v1::QuorumCert& qc, uint32_t hint_peer) const;

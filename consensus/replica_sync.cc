@@ -49,8 +49,12 @@ uint32_t Replica::RotatingPeer(uint64_t seed) const {
 void Replica::RequestBlock(const v1::QuorumCert& qc, uint32_t hint_peer,
                            std::vector<Action>* actions) {
   if (validators_.size() == 1 && !is_observer()) return;  // Nobody to ask.
+  // A block at or below the committed root is either committed (and pruned) or on a dead fork:
+  // never retrievable by id. Such a QC can come from a peer (a stale proposal's parent), so this is
+  // a silent no-op, never a CHECK.
+  if (qc.height() <= tree_.committed_height() || qc.round() <= tree_.committed_round()) return;
   absl::StatusOr<crypto::Digest> id = IdFrom(qc.block_id());
-  ITMO_CHECK(id.ok());
+  if (!id.ok()) return;  // Unreachable for a verified QC; peer data never CHECK-fails.
   const uint64_t round = pacemaker_.round();
   if (auto it = requested_blocks_.find(*id);
       it != requested_blocks_.end() && round < it->second + kRequestRetryRounds) {
@@ -63,8 +67,9 @@ void Replica::RequestBlock(const v1::QuorumCert& qc, uint32_t hint_peer,
     }
     requested_blocks_.erase(oldest);
   }
-  ITMO_CHECK(qc.height() > tree_.committed_height());
   const uint64_t missing = qc.height() - tree_.committed_height();
+  ITMO_CHECK(missing >= 1);
+  ITMO_CHECK(requested_blocks_.size() < kRetrievalBlocksMax || requested_blocks_.contains(*id));
   // A retry asks someone else: the peers rotate with the round.
   const bool retry = requested_blocks_.contains(*id);
   requested_blocks_[*id] = round;
@@ -123,7 +128,9 @@ absl::Status Replica::OnBlockResponse(uint32_t from, const v1::BlockRetrievalRes
   // Verify the whole chain before changing anything: blocks[0] is the requested block, each next
   // one the parent of the previous.
   crypto::Digest expected = requested;
-  int link = -1;  // Newest-first index of the oldest block whose parent we already have.
+  int link = -1;       // Newest-first index of the oldest block whose parent we already have.
+  int verified = 0;    // Blocks verified (the rest of the response is ignored).
+  bool known = false;  // The requested block is already in the tree.
   for (int i = 0; i < response.blocks_size(); ++i) {
     const v1::Block& block = response.blocks(i);
     const crypto::Digest id = BlockId(block);
@@ -133,7 +140,11 @@ absl::Status Replica::OnBlockResponse(uint32_t from, const v1::BlockRetrievalRes
     }
     ITMO_RETURN_IF_ERROR(VerifyBlock(block, id));
     if (i > 0) ITMO_RETURN_IF_ERROR(CheckExtends(response.blocks(i - 1), block));
-    if (tree_.Contains(id)) break;
+    verified = i + 1;
+    if (tree_.Contains(id)) {
+      known = true;  // Only possible for i == 0: a known parent ends the walk below.
+      break;
+    }
     ITMO_ASSIGN_OR_RETURN(expected, IdFrom(block.header().parent_id()));
     if (tree_.Contains(expected)) {
       ITMO_RETURN_IF_ERROR(tree_.CheckInsert(block));
@@ -143,14 +154,17 @@ absl::Status Replica::OnBlockResponse(uint32_t from, const v1::BlockRetrievalRes
   }
   requested_blocks_.erase(requested);
   if (link < 0) {
-    // Not linked yet: ask for the ancestors of the oldest block received, if it is above the root.
-    if (response.blocks_size() > 0) {
-      const v1::Block& oldest = response.blocks(response.blocks_size() - 1);
-      if (oldest.qc().round() > tree_.committed_round() &&
-          oldest.qc().height() > tree_.committed_height()) {
-        RequestBlock(oldest.qc(), from, actions);
-      }
+    if (response.blocks_size() == 0) {
+      // RETRIEVAL_NOT_FOUND: peers serve retrieval only down to their committed root, so the block
+      // asked for is most likely committed (and pruned) there. Fetch the committed blocks with
+      // their proofs instead, whatever the lag (RequestSync dedups and rate-limits).
+      RequestSync(from, actions);
+      return absl::OkStatus();
     }
+    // Not linked yet: ask for the ancestors of the oldest verified block, if it is above the root
+    // (RequestBlock ignores anything at or below it).
+    ITMO_CHECK(verified >= 1 && verified <= response.blocks_size());
+    if (!known) RequestBlock(response.blocks(verified - 1).qc(), from, actions);
     return absl::OkStatus();
   }
   for (int i = link; i >= 0; --i) InsertBlock(response.blocks(i), actions);
@@ -158,7 +172,16 @@ absl::Status Replica::OnBlockResponse(uint32_t from, const v1::BlockRetrievalRes
   return absl::OkStatus();
 }
 
+bool Replica::PendingProposalIsStale() const {
+  if (!pending_proposal_.has_value()) return false;
+  const v1::QuorumCert& qc = pending_proposal_->block().qc();
+  if (qc.block_id() == crypto::AsStringView(tree_.root_id()))
+    return false;  // Its parent is the root.
+  return qc.height() <= tree_.committed_height() || qc.round() <= tree_.committed_round();
+}
+
 void Replica::RetryPendingProposal(std::vector<Action>* actions) {
+  if (PendingProposalIsStale()) pending_proposal_.reset();
   if (!pending_proposal_.has_value()) return;
   absl::StatusOr<crypto::Digest> parent = IdFrom(pending_proposal_->block().header().parent_id());
   if (!parent.ok() || !tree_.Contains(*parent)) return;

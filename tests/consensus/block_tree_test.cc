@@ -137,6 +137,38 @@ TEST_F(BlockTreeTest, AncestryServesRetrievalNewestFirstAndBounded) {
   EXPECT_TRUE(tree_.Ancestry(crypto::Digest{}, 10).empty());
 }
 
+// A sync that re-roots the tree onto a block it holds keeps that block's pending descendants (they
+// may be the only copy of the block the high QC certifies) and drops everything else.
+TEST_F(BlockTreeTest, ResetRootKeepsPendingDescendantsOfTheNewRoot) {
+  v1::Block b1 = Child(genesis_, 1);
+  v1::Block b2 = Child(b1, 2);
+  v1::Block b3 = Child(b2, 4);              // Round 3 timed out: nothing commits.
+  v1::Block fork = Child(b1, 3, {"fork"});  // Does not descend from b2.
+  for (const v1::Block* b : {&b1, &b2, &b3, &fork}) ASSERT_OK(tree_.Insert(*b));
+  const v1::QuorumCert b3_qc = Qc(b3);
+  EXPECT_TRUE(tree_.InsertQc(b3_qc).empty());
+  ASSERT_EQ(tree_.committed_height(), 0u);
+  tree_.ResetRoot(b2, b3.qc());
+  EXPECT_EQ(tree_.root_id(), D(b2));
+  EXPECT_EQ(tree_.committed_height(), 2u);
+  EXPECT_TRUE(tree_.Contains(D(b3))) << "a pending descendant of the new root stays";
+  EXPECT_FALSE(tree_.Contains(D(b1)));
+  EXPECT_FALSE(tree_.Contains(D(fork)));
+  EXPECT_EQ(tree_.pending_blocks(), 1u);
+  ASSERT_NE(tree_.QcFor(D(b3)), nullptr);
+  EXPECT_EQ(tree_.high_qc().block_id(), Id(b3));
+  // The kept block still extends and commits as usual.
+  v1::Block b4 = Child(b3, 5);
+  ASSERT_OK(tree_.Insert(b4));
+  std::vector<v1::CommittedBlock> commits = tree_.InsertQc(Qc(b4));
+  ASSERT_EQ(commits.size(), 1u);
+  EXPECT_EQ(Id(commits[0].block()), Id(b3));
+  // Re-rooting onto a block the tree does not hold drops every pending block.
+  v1::Block other = Child(b1, 6, {"other"});
+  tree_.ResetRoot(Child(other, 7), Qc(Child(other, 7)));
+  EXPECT_EQ(tree_.pending_blocks(), 0u);
+}
+
 TEST_F(BlockTreeTest, RefusesTooManyBlocksOfOneRound) {
   for (uint32_t i = 0; i < kBlocksPerRoundMax; ++i) {
     ASSERT_OK(tree_.Insert(Child(genesis_, 1, {std::to_string(i)})));

@@ -1,0 +1,96 @@
+// File: tests/sim/simulation.h
+// One deterministic simulation run: n real consensus::Replica instances in one thread under one
+// seed, over a SimNetwork and a virtual millisecond clock (Tick events every tick_ms), with
+// simulated safety storage, a swarm-drawn fault mix (delays, drops, duplicates, replays,
+// partitions, crashes and restarts, byzantine validators and a non-validator spammer), and the
+// SafetyChecker after every step. After the faulty phase the network heals and crashed replicas
+// restart; the run then requires every honest replica to reach the same, higher committed height
+// within a bounded number of rounds. The same options always produce the same trace digest. Not
+// thread-safe: each run is independent.
+//
+// Example:
+//   SimOptions options;
+//   options.seed = 42;
+//   SimResult result = RunSimulation(options);
+//   if (!result.ok) std::cerr << "seed 42: " << result.reason << "\n";
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "consensus/safety_rules.h"
+#include "tests/sim/sim_network.h"
+
+namespace itmo::sim {
+
+inline constexpr uint32_t kValidatorChoicesDefault[] = {4, 5, 7, 10, 31};
+
+struct SimOptions {
+  uint64_t seed = 1;
+  // n is drawn from these (with the seed); empty means kValidatorChoicesDefault.
+  std::vector<uint32_t> validator_choices;
+  consensus::Mutation mutation = consensus::Mutation::kNone;
+  bool real_crypto = false;        // Ed25519 instead of the fake keyed-hash signatures.
+  std::ostream* trace = nullptr;   // One line per step when set.
+  uint64_t fault_ms_max = 12'000;  // The faulty phase lasts up to this long (drawn per seed).
+  bool faults = true;              // false: a clean run (no faults at all).
+  bool check_voting_rules = true;  // false: catch rule breaks only by their consequences.
+};
+
+// The fault mix of one seed (swarm testing: each seed enables a different subset).
+struct FaultPlan {
+  uint32_t validators = 4;
+  NetworkFaults network;
+  uint64_t tick_ms = 10;
+  uint32_t timeout_ticks_base = 10;
+  uint32_t timeout_ticks_max = 80;
+  uint64_t fault_ms = 0;  // The faulty phase: [0, fault_ms).
+  bool partitions = false;
+  uint64_t partition_every_ms = 0;
+  bool crashes = false;
+  uint64_t crash_every_ms = 0;
+  uint64_t crash_at_persist_per_mille = 0;
+  bool twins = false;
+  uint32_t twin_validator = 0;
+  std::vector<uint32_t> corrupters;  // Byzantine validators behind a Corrupter.
+  bool spammer = false;
+  // Twins-style scenarios: round_partitions[r - 1][e] is endpoint e's side in round r; a message of
+  // round r (1 <= r <= size) only reaches endpoints on the sender's side. After the last scenario
+  // round (or fault_ms) the network heals. Empty for swarm runs.
+  std::vector<std::vector<uint8_t>> round_partitions;
+
+  std::string Describe() const;
+};
+
+struct SimResult {
+  bool ok = false;
+  std::string reason;             // The first violation, when !ok.
+  bool safety_violation = false;  // !ok because a SafetyChecker invariant broke (not liveness).
+  std::string digest;             // Trace digest (hex).
+  FaultPlan plan;
+  uint64_t rounds = 0;    // Highest round reached by an honest replica.
+  uint64_t height = 0;    // Highest committed height.
+  uint64_t steps = 0;     // Handle() calls.
+  uint64_t messages = 0;  // Messages delivered.
+  uint64_t virtual_ms = 0;
+  uint64_t checks = 0;
+  uint64_t crashes = 0;
+  uint64_t rejected = 0;  // Messages the replicas refused (byzantine junk, stale, ...).
+};
+
+FaultPlan DrawFaultPlan(const SimOptions& options);
+// Draws the plan from options.seed and runs it.
+SimResult RunSimulation(const SimOptions& options);
+// Runs a given plan (Twins scenarios, pinned regressions); options.seed still seeds the network.
+SimResult RunSimulationWithPlan(const SimOptions& options, const FaultPlan& plan);
+
+// The run in progress ("seed 42" or "twins scenario 7"), for abort handlers: a CHECK failure inside
+// the core kills the process, and this names what to replay. Async-signal-safe to read.
+const char* CurrentRunDescription();
+
+// "skip-last-voted-round" | "persist-after-send" | "ignore-lock" | "none". False if unknown.
+bool ParseMutation(const std::string& name, consensus::Mutation* mutation);
+
+}  // namespace itmo::sim
