@@ -5,6 +5,7 @@
 //   --mutate RULE          skip-last-voted-round | persist-after-send | ignore-lock
 //   --real-crypto          Ed25519 instead of the fake keyed-hash signatures
 //   --no-rule-checks       skip the voting-rule/lock checkers (find mutations by their forks)
+//   --no-pending-store     restart replicas without their stored pending blocks (the old model)
 //   --fail-fast            stop at the first seed that breaks a safety invariant
 //   --fault-ms MS          longest faulty phase per seed (default 12000 virtual ms)
 //   --twins K              run K sampled Twins scenarios (sample seed --first-seed) instead
@@ -45,6 +46,7 @@ struct Flags {
   bool real_crypto = false;
   bool fail_fast = false;
   bool no_rule_checks = false;
+  bool no_pending_store = false;
   uint64_t fault_ms = 12'000;
   uint64_t twins = 0;
   bool twins_single = false;
@@ -78,7 +80,7 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
     std::string value;
     const size_t eq = name.find('=');
     const bool boolean = name == "--trace" || name == "--real-crypto" || name == "--fail-fast" ||
-                         name == "--no-rule-checks";
+                         name == "--no-rule-checks" || name == "--no-pending-store";
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -119,6 +121,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
       flags->real_crypto = true;
     } else if (name == "--no-rule-checks") {
       flags->no_rule_checks = true;
+    } else if (name == "--no-pending-store") {
+      flags->no_pending_store = true;
     } else if (name == "--fail-fast") {
       flags->fail_fast = true;
     } else {
@@ -141,6 +145,7 @@ std::string ReplayCommand(const Flags& flags, uint64_t seed) {
   if (flags.mutate != "none") absl::StrAppend(&command, " --mutate ", flags.mutate);
   if (flags.real_crypto) absl::StrAppend(&command, " --real-crypto");
   if (flags.no_rule_checks) absl::StrAppend(&command, " --no-rule-checks");
+  if (flags.no_pending_store) absl::StrAppend(&command, " --no-pending-store");
   if (flags.fault_ms != 12'000) absl::StrAppend(&command, " --fault-ms ", flags.fault_ms);
   return command;
 }
@@ -203,6 +208,7 @@ int main(int argc, char** argv) {
   options.real_crypto = flags.real_crypto;
   options.fault_ms_max = flags.fault_ms;
   options.check_voting_rules = !flags.no_rule_checks;
+  options.pending_block_store = !flags.no_pending_store;
   if (flags.trace) options.trace = &std::cout;
   std::signal(SIGABRT, OnAbort);
   if (flags.twins > 0 || flags.twins_single) return RunTwins(flags, options);

@@ -16,6 +16,7 @@
 #include "tests/sim/byzantine.h"
 #include "tests/sim/checkers.h"
 #include "tests/sim/fake_crypto.h"
+#include "tests/sim/pending_store.h"
 #include "tests/sim/sim_app.h"
 
 namespace itmo::sim {
@@ -115,6 +116,7 @@ struct Endpoint {
   Role role = Role::kHonest;
   std::unique_ptr<SimApplication> app;
   v1::SafetyState durable;
+  PendingBlockStore pending;                    // Survives a crash, like `durable` and `app`.
   std::unique_ptr<consensus::Replica> replica;  // Null while crashed.
   std::unique_ptr<Corrupter> corrupter;
 };
@@ -302,6 +304,10 @@ void Simulation::StartReplica(uint32_t e) {
   ITMO_CHECK(valid.ok());
   consensus::RecoveredChain chain;
   if (endpoint.app->head() != nullptr) chain.head = *endpoint.app->head();
+  if (options_.pending_block_store) {
+    chain.pending_blocks = endpoint.pending.Load(endpoint.app->height());
+  }
+  Mix(chain.pending_blocks.size());
   endpoint.replica = std::make_unique<consensus::Replica>(
       options, endpoint.durable, signers_[endpoint.validator].get(), verifier_.get(),
       endpoint.app.get(), std::move(chain));
@@ -404,6 +410,7 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
                          fault_prng_.PerMille(plan_.crash_at_persist_per_mille);
       const bool lose_write = crash && fault_prng_.Percent(50);
       if (!lose_write) {
+        endpoint.pending.Sync();  // The WAL fsync covers the earlier pending-block writes.
         endpoint.durable = persist->state;
         checker_->OnPersisted(e, endpoint.durable);
       }
@@ -420,6 +427,9 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       NoteSent(send->message);
       Route(e, send->to, std::make_shared<const v1::ConsensusMessage>(send->message));
     } else if (const auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
+      if (broadcast->message.has_proposal()) {  // The node keeps its own proposal's block.
+        endpoint.pending.Record(broadcast->message.proposal().block(), endpoint.app->height());
+      }
       checker_->OnSend(e, broadcast->message, endpoint.durable);
       NoteSent(broadcast->message);
       const auto shared = std::make_shared<const v1::ConsensusMessage>(broadcast->message);
@@ -430,6 +440,7 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       checker_->OnCommit(e, commit->committed);
       if (checker_->failed()) return;
       endpoint.app->Apply(commit->committed);
+      endpoint.pending.Prune(endpoint.app->height());
       Mix(commit->height());
       Mix(endpoint.app->state_root()[0]);
     }
@@ -475,6 +486,9 @@ void Simulation::Deliver(SimNetwork<SharedMessage>::Envelope envelope) {
   consensus::MessageReceived received;
   received.from = endpoints_[envelope.from].validator;
   received.message = *envelope.message;
+  if (received.message.has_proposal()) {  // The node stores it before handling the message.
+    endpoint.pending.Record(received.message.proposal().block(), endpoint.app->height());
+  }
   envelope.message.reset();
   Step(envelope.to, received);
 }
@@ -498,6 +512,7 @@ void Simulation::Crash(uint32_t e) {
   Endpoint& endpoint = endpoints_[e];
   if (endpoint.replica == nullptr) return;
   endpoint.replica.reset();
+  endpoint.pending.Crash();
   network_->DropTo(e);
   ++result_.crashes;
   Mix(0xC7A5ULL + e);

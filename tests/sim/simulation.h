@@ -37,6 +37,9 @@ struct SimOptions {
   uint64_t fault_ms_max = 12'000;  // The faulty phase lasts up to this long (drawn per seed).
   bool faults = true;              // false: a clean run (no faults at all).
   bool check_voting_rules = true;  // false: catch rule breaks only by their consequences.
+  // false: a restarted replica gets no RecoveredChain::pending_blocks (only its committed head),
+  // unlike the node; for showing what the node's pending-block store prevents.
+  bool pending_block_store = true;
 };
 
 // The fault mix of one seed (swarm testing: each seed enables a different subset).
