@@ -51,6 +51,11 @@ absl::Status Replica::ValidateOptions(const ReplicaOptions& options) {
   if (options.block_txs_max > kBlockTxsMax || options.block_bytes_max > kBlockBytesMax) {
     return absl::InvalidArgumentError("block_txs_max / block_bytes_max above the hard limits");
   }
+  if (options.empty_block_wait_ticks >= options.round_timeout_ticks_base) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("empty_block_wait_ticks ", options.empty_block_wait_ticks,
+                     " must be below round_timeout_ticks_base ", options.round_timeout_ticks_base));
+  }
   return absl::OkStatus();
 }
 
@@ -183,7 +188,11 @@ absl::Status Replica::HandleStart(const Start& start, std::vector<Action>* actio
 
 absl::Status Replica::HandleTick(const Tick& tick, std::vector<Action>* actions) {
   now_ms_ = std::max(now_ms_, tick.now_ms);
-  if (!pacemaker_.OnTick()) return absl::OkStatus();
+  if (!pacemaker_.OnTick()) {
+    // A pacing leader that held back an empty proposal looks again on every tick.
+    if (options_.empty_block_wait_ticks > 0) MaybePropose(actions);
+    return absl::OkStatus();
+  }
   // The round timer expired: forget outstanding requests so they may be re-sent, then time out.
   requested_blocks_.clear();
   sync_requested_from_ = 0;
@@ -535,6 +544,10 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   if (parent == nullptr) return;  // Retrieval of the certified block is under way.
   const bool after_tc = round != high_qc.round() + 1;
   if (after_tc && (!high_tc_.has_value() || high_tc_->round() + 1 != round)) return;
+  std::vector<std::string> txs = app_->Payload(parent->header().height() + 1,
+                                               options_.block_txs_max, options_.block_bytes_max);
+  // After a TC the round must make progress at once; otherwise an idle leader may wait.
+  if (txs.empty() && !after_tc && ShouldWaitForTransactions(*parent)) return;
   v1::Block block;
   v1::BlockHeader* header = block.mutable_header();
   header->set_parent_id(high_qc.block_id());
@@ -543,8 +556,6 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   header->set_epoch(options_.epoch);
   header->set_proposer(*options_.my_index);
   header->set_timestamp_ms(std::max(now_ms_, parent->header().timestamp_ms()));
-  std::vector<std::string> txs =
-      app_->Payload(header->height(), options_.block_txs_max, options_.block_bytes_max);
   uint64_t bytes = 0;
   for (std::string& tx : txs) {
     if (block.txs_size() >= static_cast<int>(options_.block_txs_max)) break;
@@ -573,6 +584,20 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   ITMO_CHECK(tree_.Insert(block).ok());
   ITMO_CHECK(tree_.Contains(id));
   MaybeVote(*tree_.Get(id), id, actions);
+}
+
+bool Replica::ShouldWaitForTransactions(const v1::Block& parent) const {
+  if (options_.empty_block_wait_ticks == 0) return false;
+  if (pacemaker_.elapsed_ticks() >= options_.empty_block_wait_ticks) return false;
+  // A block with transactions above the committed root commits only once two more blocks are
+  // certified on top of it: keep proposing (empty blocks if need be) until it does.
+  const v1::Block* block = &parent;
+  for (size_t i = 0; i < kPendingBlocksMax && block != nullptr; ++i) {
+    if (block->header().height() <= tree_.committed_height()) return true;
+    if (block->txs_size() > 0) return false;
+    block = tree_.Get(IdOf(block->header().parent_id()));
+  }
+  return false;  // The chain down to the root is not all here: do not hold anything back.
 }
 
 v1::SyncInfo Replica::MakeSyncInfo() const {

@@ -46,6 +46,12 @@ struct ReplicaOptions {
   uint32_t block_txs_max = kBlockTxsMaxDefault;
   uint64_t block_bytes_max = kBlockBytesMaxDefault;
   Mutation mutation = Mutation::kNone;
+  // Proposal pacing. 0: a leader proposes as soon as it may (the simulator's default). Otherwise a
+  // leader with no transactions to propose, and no uncommitted transactions in the chain it
+  // extends, waits up to this many ticks of its round for some before it proposes an empty block:
+  // an idle network then commits a heartbeat block per round instead of spinning. REQUIRES: below
+  // round_timeout_ticks_base, so that the followers' timers do not fire first.
+  uint32_t empty_block_wait_ticks = 0;
 
   static constexpr uint32_t kBlockTxsMaxDefault = 2'000;
   static constexpr uint64_t kBlockBytesMaxDefault = 4ull << 20;
@@ -121,6 +127,8 @@ class Replica final {
   void InsertBlock(const v1::Block& block, std::vector<Action>* actions);
   void AdvanceRound(std::vector<Action>* actions);
   void MaybePropose(std::vector<Action>* actions);
+  // Whether a leader should hold back an empty proposal on `parent` (see empty_block_wait_ticks).
+  bool ShouldWaitForTransactions(const v1::Block& parent) const;
   void MaybeVote(const v1::Block& block, const crypto::Digest& id, std::vector<Action>* actions);
   void SendTimeout(std::vector<Action>* actions);
   void EmitSigned(std::optional<uint32_t> to, v1::ConsensusMessage message,

@@ -97,8 +97,13 @@ absl::StatusOr<std::string> Mempool::Add(std::string tx_bytes, bool gossip) {
     if (gossip_.size() >= options_.txs_max) gossip_.pop_front();  // Bounded; the pool keeps it.
     gossip_.push_back(tx_bytes);
   }
-  entries_.emplace(seq, Entry{std::move(tx_bytes), verified.tx_id, verified.submitter,
-                              std::move(client_key), 0});
+  auto [entry, inserted] = entries_.emplace(
+      seq,
+      Entry{std::move(tx_bytes), verified.tx_id, verified.submitter, std::move(client_key), 0});
+  ITMO_CHECK(inserted);
+  if (auto proposed = proposed_height_.find(verified.tx_id); proposed != proposed_height_.end()) {
+    SetInFlightLocked(seq, entry->second, proposed->second);
+  }
   ITMO_DCHECK(entries_.size() == by_id_.size());
   return verified.tx_id;
 }
@@ -150,12 +155,33 @@ void Mempool::MarkInFlight(uint64_t height, const std::vector<std::string>& tx_i
   absl::MutexLock lock(&mu_);
   for (const std::string& id : tx_ids) {
     auto it = by_id_.find(id);
-    if (it == by_id_.end()) continue;
+    if (it == by_id_.end()) {
+      RememberProposedLocked(height, id);
+      continue;
+    }
     Entry& entry = entries_.at(it->second);
     if (entry.in_flight_height == 0 || entry.in_flight_height > height) {
       SetInFlightLocked(it->second, entry, height);
     }
   }
+}
+
+void Mempool::RememberProposedLocked(uint64_t height, const std::string& tx_id) {
+  mu_.AssertHeld();
+  auto [it, inserted] = proposed_height_.try_emplace(tx_id, height);
+  if (!inserted) {
+    if (it->second <= height) return;
+    proposed_.erase({it->second, tx_id});
+    it->second = height;
+  }
+  proposed_.insert({height, tx_id});
+  // Bounded: forget the highest heights first (the ones furthest from committing).
+  while (proposed_.size() > options_.txs_max) {
+    auto last = std::prev(proposed_.end());
+    proposed_height_.erase(last->second);
+    proposed_.erase(last);
+  }
+  ITMO_DCHECK(proposed_.size() == proposed_height_.size());
 }
 
 void Mempool::SetInFlightLocked(uint64_t seq, Entry& entry, uint64_t height) {
@@ -193,6 +219,10 @@ void Mempool::RemoveCommitted(uint64_t height, const std::vector<std::string>& t
     in_flight_.erase(in_flight_.begin());
     Entry& entry = entries_.at(seq);
     entry.in_flight_height = 0;
+  }
+  while (!proposed_.empty() && proposed_.begin()->first <= height) {
+    proposed_height_.erase(proposed_.begin()->second);
+    proposed_.erase(proposed_.begin());
   }
   ITMO_DCHECK(in_flight_.size() <= entries_.size());
   ITMO_DCHECK(entries_.size() == by_id_.size());

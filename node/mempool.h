@@ -123,6 +123,8 @@ class Mempool final {
   void EraseLocked(uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SetInFlightLocked(uint64_t seq, Entry& entry, uint64_t height)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RememberProposedLocked(uint64_t height, const std::string& tx_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const MempoolOptions options_;
@@ -141,6 +143,12 @@ class Mempool final {
   std::deque<std::string> gossip_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> verified_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> verified_order_ ABSL_GUARDED_BY(mu_);
+  // Tx ids seen in proposals (MarkInFlight) before they reached this pool, e.g. when gossip is
+  // slower than the proposal: such a tx arrives already in flight, so this node, as the next
+  // leader, does not propose it a second time while the first block is still uncommitted. Released
+  // like in_flight_.
+  absl::btree_set<std::pair<uint64_t, std::string>> proposed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> proposed_height_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace itmo::node

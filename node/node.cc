@@ -306,6 +306,8 @@ absl::Status MakeConsensus(NodeParts* p) {
       static_cast<uint32_t>(std::max<uint64_t>(options.round_timeout_ticks_base, max_ms / kTickMs));
   options.block_txs_max = executor_options.block_txs_max;
   options.block_bytes_max = executor_options.block_bytes_max;
+  // An idle leader waits half a round timeout for transactions before it proposes an empty block.
+  options.empty_block_wait_ticks = options.round_timeout_ticks_base / 2;
   ITMO_RETURN_IF_ERROR(consensus::Replica::ValidateOptions(options));
 
   ITMO_ASSIGN_OR_RETURN(std::optional<v1::SafetyState> safety, p->blocks->LoadSafetyState());

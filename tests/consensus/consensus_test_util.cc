@@ -133,18 +133,24 @@ ReplicaOptions Options(const Keys& keys, std::optional<uint32_t> me, Mutation mu
   return options;
 }
 
-Cluster::Cluster(uint32_t n, uint32_t observers, Mutation mutation)
-    : keys(n), n_(n), mutation_(mutation) {
+Cluster::Cluster(uint32_t n, uint32_t observers, Mutation mutation, uint32_t empty_block_wait_ticks)
+    : keys(n), n_(n), mutation_(mutation), empty_block_wait_ticks_(empty_block_wait_ticks) {
   persisted.resize(n + observers);
   block_store.resize(n + observers);
   for (uint32_t i = 0; i < n + observers; ++i) {
     apps_.push_back(std::make_unique<FakeApp>());
     const bool validator = i < n;
-    replicas_.push_back(std::make_unique<Replica>(
-        Options(keys, validator ? std::optional<uint32_t>(i) : std::nullopt, mutation),
-        v1::SafetyState(), validator ? keys.signer(i) : nullptr, &verifier_, apps_.back().get(),
-        RecoveredChain{}));
+    replicas_.push_back(std::make_unique<Replica>(OptionsFor(i), v1::SafetyState(),
+                                                  validator ? keys.signer(i) : nullptr, &verifier_,
+                                                  apps_.back().get(), RecoveredChain{}));
   }
+}
+
+ReplicaOptions Cluster::OptionsFor(uint32_t peer) const {
+  ReplicaOptions options =
+      Options(keys, peer < n_ ? std::optional<uint32_t>(peer) : std::nullopt, mutation_);
+  options.empty_block_wait_ticks = empty_block_wait_ticks_;
+  return options;
 }
 
 void Cluster::Restart(uint32_t i) {
@@ -155,9 +161,9 @@ void Cluster::Restart(uint32_t i) {
     if (keep_blocks && block.header().height() > head) chain.pending_blocks.push_back(block);
   }
   const bool validator = i < n_;
-  replicas_[i] = std::make_unique<Replica>(
-      Options(keys, validator ? std::optional<uint32_t>(i) : std::nullopt, mutation_), persisted[i],
-      validator ? keys.signer(i) : nullptr, &verifier_, apps_[i].get(), std::move(chain));
+  replicas_[i] =
+      std::make_unique<Replica>(OptionsFor(i), persisted[i], validator ? keys.signer(i) : nullptr,
+                                &verifier_, apps_[i].get(), std::move(chain));
   absl::StatusOr<std::vector<Action>> actions = replicas_[i]->Handle(consensus::Start{now_ms_});
   ASSERT_TRUE(actions.ok());
   Execute(i, *std::move(actions));

@@ -79,7 +79,8 @@ struct Envelope {
 // has the peer id kValidatorsMax + i. `drop` decides which envelopes are lost.
 class Cluster {
  public:
-  Cluster(uint32_t n, uint32_t observers, Mutation mutation = Mutation::kNone);
+  Cluster(uint32_t n, uint32_t observers, Mutation mutation = Mutation::kNone,
+          uint32_t empty_block_wait_ticks = 0);
 
   // Delivers queued messages; when none is queued, ticks everyone once. Stops after `steps_max`
   // steps or when `done` holds.
@@ -95,6 +96,7 @@ class Cluster {
   FakeApp& app(uint32_t peer) { return *apps_.at(peer); }
   uint64_t MinCommitted() const;
   uint32_t PeerId(uint32_t peer) const { return peer < n_ ? peer : kValidatorsMax + (peer - n_); }
+  ReplicaOptions OptionsFor(uint32_t peer) const;
 
   std::function<bool(const Envelope&)> drop = [](const Envelope&) { return false; };
   std::deque<Envelope> queue;
@@ -109,6 +111,7 @@ class Cluster {
  private:
   uint32_t n_;
   Mutation mutation_;
+  uint32_t empty_block_wait_ticks_;
   int64_t now_ms_ = 0;
   crypto::Ed25519Verifier verifier_;
   std::vector<std::unique_ptr<FakeApp>> apps_;

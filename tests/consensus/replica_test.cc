@@ -540,3 +540,80 @@ TEST(ReplicaSyncTest, AcceptsOnlyVerifiedCommittedBlocksThatLink) {
 
 }  // namespace
 }  // namespace itmo::consensus
+
+namespace itmo::consensus {
+namespace {
+
+bool HasProposal(const std::vector<Action>& actions) {
+  for (const Action& action : actions) {
+    if (const auto* b = std::get_if<Broadcast>(&action); b && b->message.has_proposal()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class ProposalPacingTest : public ::testing::Test {
+ protected:
+  ProposalPacingTest() : keys_(4) {}
+
+  std::unique_ptr<Replica> MakeLeader(uint32_t wait_ticks) {
+    ReplicaOptions options = Options(keys_, 1);  // Leader of round 1.
+    options.empty_block_wait_ticks = wait_ticks;
+    return std::make_unique<Replica>(options, v1::SafetyState{}, keys_.signer(1), &verifier_, &app_,
+                                     RecoveredChain{});
+  }
+
+  Keys keys_;
+  crypto::Ed25519Verifier verifier_;
+  FakeApp app_;
+};
+
+TEST_F(ProposalPacingTest, IdleLeaderHoldsBackAnEmptyProposalForTheWaitTicks) {
+  app_.txs_per_block = 0;
+  std::unique_ptr<Replica> leader = MakeLeader(3);
+  EXPECT_FALSE(HasProposal(MustHandle(*leader, Start{})));
+  EXPECT_FALSE(HasProposal(MustHandle(*leader, Tick{})));
+  EXPECT_FALSE(HasProposal(MustHandle(*leader, Tick{})));
+  EXPECT_TRUE(HasProposal(MustHandle(*leader, Tick{}))) << "the heartbeat block after 3 ticks";
+}
+
+TEST_F(ProposalPacingTest, LeaderProposesAtOnceWhenTransactionsArrive) {
+  app_.txs_per_block = 0;
+  std::unique_ptr<Replica> leader = MakeLeader(3);
+  EXPECT_FALSE(HasProposal(MustHandle(*leader, Start{})));
+  app_.txs_per_block = 2;
+  EXPECT_TRUE(HasProposal(MustHandle(*leader, Tick{})));
+}
+
+TEST_F(ProposalPacingTest, WithoutPacingAnEmptyBlockIsProposedAtOnce) {
+  app_.txs_per_block = 0;
+  std::unique_ptr<Replica> leader = MakeLeader(0);
+  EXPECT_TRUE(HasProposal(MustHandle(*leader, Start{})));
+}
+
+TEST_F(ProposalPacingTest, WaitMustStayBelowTheRoundTimeout) {
+  ReplicaOptions options = Options(keys_, 1);
+  options.empty_block_wait_ticks = options.round_timeout_ticks_base;
+  EXPECT_THAT(Replica::ValidateOptions(options),
+              ::itmo::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(ProposalPacingClusterTest, PacedClusterCommitsBothIdleAndBusy) {
+  // Round timers are 4 ticks; idle leaders wait 3 for transactions, so heartbeat blocks arrive
+  // before anyone times out, and blocks with transactions are driven to commit.
+  Cluster idle(4, 0, Mutation::kNone, 3);
+  for (uint32_t i = 0; i < 4; ++i) idle.app(i).txs_per_block = 0;
+  idle.Start();
+  idle.Run(50'000, [&] { return idle.MinCommitted() >= 10; });
+  EXPECT_GE(idle.MinCommitted(), 10u);
+
+  Cluster busy(4, 0, Mutation::kNone, 3);
+  busy.Start();
+  busy.Run(50'000, [&] { return busy.MinCommitted() >= 30; });
+  EXPECT_GE(busy.MinCommitted(), 30u);
+  ExpectAgreement(busy);
+}
+
+}  // namespace
+}  // namespace itmo::consensus

@@ -146,6 +146,28 @@ TEST(MempoolTest, BatchMarksInFlightUntilCommitOrRelease) {
   EXPECT_EQ(pool.size(), 2u);
 }
 
+TEST(MempoolTest, TransactionSeenInAProposalBeforeItArrivesIsNotProposedAgain) {
+  // Gossip can be slower than the proposal that carries the transaction: when it then arrives, it
+  // must not be batched again while that proposal is uncommitted (it would commit twice, the second
+  // time rejected as a duplicate).
+  FakeVerifier verifier;
+  MempoolOptions options = Options();
+  options.txs_max = 10;
+  Mempool pool(options, verifier.Fn(), nullptr);
+  const std::string tx = Tx("S0", "1");
+  v1::SignedTransaction parsed;
+  ASSERT_TRUE(parsed.ParseFromString(tx));
+  const std::string id(crypto::AsStringView(crypto::Blake2b256(parsed.body())));
+  pool.MarkInFlight(/*height=*/7, {id});  // Validated a proposal at height 7 holding it.
+  ASSERT_EQ(pool.Add(tx).value(), id);
+  EXPECT_TRUE(pool.Batch(8, 10, 1 << 20).empty());
+  // Height 7 commits elsewhere without it (another fork won): it becomes eligible again.
+  pool.RemoveCommitted(7, {});
+  std::vector<std::string> batch = pool.Batch(9, 10, 1 << 20);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0], tx);
+}
+
 TEST(MempoolTest, BatchRespectsBytes) {
   FakeVerifier verifier;
   MempoolOptions options = Options();
