@@ -4,6 +4,19 @@
 #include "base/check.h"
 
 namespace itmo::crypto {
+namespace {
+
+// Replaces one tree level by the next: neighbours paired, an odd last node carried up unchanged.
+void LevelUp(std::vector<Digest>& level) {
+  ITMO_CHECK(level.size() > 1);
+  const size_t pairs = level.size() / 2;
+  for (size_t i = 0; i < pairs; ++i) level[i] = NodeHash(level[2 * i], level[2 * i + 1]);
+  if (level.size() % 2 == 1) level[pairs] = level.back();
+  level.resize(pairs + level.size() % 2);
+  ITMO_CHECK(!level.empty());
+}
+
+}  // namespace
 
 Digest LeafHash(std::string_view data) {
   Hasher hasher;
@@ -22,20 +35,13 @@ Digest NodeHash(const Digest& left, const Digest& right) {
   return hasher.Finish();
 }
 
-// Level by level: pair neighbours, carry an odd last node up unchanged. This yields exactly RFC 6962's
-// MTH (split at the largest power of two below n) without recursion.
+// Level by level: pair neighbours, carry an odd last node up unchanged. This yields exactly RFC
+// 6962's MTH (split at the largest power of two below n) without recursion.
 Digest MerkleRoot(std::span<const Digest> leaf_hashes) {
   if (leaf_hashes.empty()) return Blake2b256("");
   std::vector<Digest> level(leaf_hashes.begin(), leaf_hashes.end());
   while (level.size() > 1) {
-    const size_t pairs = level.size() / 2;
-    for (size_t i = 0; i < pairs; ++i) level[i] = NodeHash(level[2 * i], level[2 * i + 1]);
-    if (level.size() % 2 == 1) {
-      level[pairs] = level.back();
-      level.resize(pairs + 1);
-    } else {
-      level.resize(pairs);
-    }
+    LevelUp(level);
   }
   ITMO_CHECK(level.size() == 1);
   return level[0];
@@ -53,14 +59,7 @@ absl::StatusOr<std::vector<Digest>> InclusionProof(std::span<const Digest> leaf_
   while (level.size() > 1) {
     const uint64_t sibling = position ^ 1;
     if (sibling < level.size()) path.push_back(level[sibling]);
-    const size_t pairs = level.size() / 2;
-    for (size_t i = 0; i < pairs; ++i) level[i] = NodeHash(level[2 * i], level[2 * i + 1]);
-    if (level.size() % 2 == 1) {
-      level[pairs] = level.back();
-      level.resize(pairs + 1);
-    } else {
-      level.resize(pairs);
-    }
+    LevelUp(level);
     position /= 2;
   }
   ITMO_CHECK(position == 0);
