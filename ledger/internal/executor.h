@@ -103,6 +103,13 @@ struct Piece {
   uint64_t last = 0;
   v1::UnitBlock block;
   uint64_t units() const { return last - first + 1; }
+  // The block's attributes restricted to [first, last].
+  v1::UnitBlock AsBlock() const {
+    v1::UnitBlock piece = block;
+    piece.set_first(first);
+    piece.set_last(last);
+    return piece;
+  }
 };
 
 class BlockExecutor final {

@@ -104,9 +104,7 @@ Check BlockExecutor::CheckUsePiece(const v1::Use& action, const Piece& p,
   if (!UsesOrCancellationFirstTransfer(*a)) {
     return Reject(v1::REASON_UNITS_WRONG_STATE, absl::StrCat(Where(p), " not first transferred"));
   }
-  v1::UnitBlock piece_block = p.block;
-  piece_block.set_first(p.first);
-  piece_block.set_last(p.last);
+  const v1::UnitBlock piece_block = p.AsBlock();
   LEDGER_RETURN_IF_REJECTED(AddFirstTransfer(piece_block, p.units(), v1::PURPOSE_OIMP,
                                              action.oimp_purpose(), first_transfers));
   *first = true;
@@ -181,9 +179,7 @@ Check BlockExecutor::Cancel(TxState& tx, const v1::Cancel& action) {
                                           AuthorizationKey(p.block.authorization_id()));
     ITMO_CHECK(a.has_value());
     if (!UsesOrCancellationFirstTransfer(*a)) continue;
-    v1::UnitBlock piece_block = p.block;
-    piece_block.set_first(p.first);
-    piece_block.set_last(p.last);
+    const v1::UnitBlock piece_block = p.AsBlock();
     LEDGER_RETURN_IF_REJECTED(
         AddFirstTransfer(piece_block, p.units(), v1::PURPOSE_UNSPECIFIED, "", &first_transfers));
     first[i] = true;

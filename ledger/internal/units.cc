@@ -312,9 +312,7 @@ Check BlockExecutor::Transfer(TxState& tx, const v1::Transfer& action) {
                     absl::StrCat(where, ": authorization revoked"));
     }
     if (crosses && a->ndc()) {
-      v1::UnitBlock piece_block = p.block;
-      piece_block.set_first(p.first);
-      piece_block.set_last(p.last);
+      const v1::UnitBlock piece_block = p.AsBlock();
       LEDGER_RETURN_IF_REJECTED(
           AddFirstTransfer(piece_block, p.units(), v1::PURPOSE_NDC, "", &first_transfers));
       first[i] = true;
