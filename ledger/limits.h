@@ -27,7 +27,17 @@ inline constexpr size_t kHistoryEntriesMax = 1 << 16;  // Entries one history qu
 inline constexpr size_t kHoldingsBlocksMax = 1 << 20;  // Blocks one holdings query returns.
 inline constexpr uint32_t kVintageMin = 2021;          // R9.
 inline constexpr uint32_t kYearMax = 9999;
+// Conversion factors (t CO2e per unit = numerator / denominator): numerator in
+// [1, kConversionNumeratorMax], denominator in [1, kConversionDenominatorMax] and a divisor of it,
+// so every t CO2e figure is an exact number of micro-tonnes. Bound on sums: registries are fixed at
+// genesis (<= kGenesisEntriesMax), serials unique per registry (< 2^64), so a Party ever adjusts
+// fewer than 2^80 units; times the numerator (< 2^20) and 10^6/denominator (< 2^20): < 2^120.
+inline constexpr uint64_t kConversionNumeratorMax = 1'000'000;
+inline constexpr uint64_t kConversionDenominatorMax = 1'000'000;
 
+static_assert(kGenesisEntriesMax <= (size_t{1} << 16), "unit sums stay below 2^80");
+static_assert(kConversionNumeratorMax < (uint64_t{1} << 20));
+static_assert(kConversionDenominatorMax < (uint64_t{1} << 20));
 static_assert(kRangesPerTxMax <= kBlocksTouchedPerTxMax);
 static_assert(kIssueBlocksMax <= kBlocksTouchedPerTxMax);
 static_assert(kSignaturesMax >= kApproachPartiesMax,

@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "ledger/internal/executor.h"
 #include "ledger/internal/keys.h"
+#include "ledger/internal/quantity.h"
 #include "ledger/internal/rep.h"
 #include "ledger/limits.h"
 #include "ledger/state_machine.h"
@@ -28,10 +29,11 @@ absl::StatusOr<v1::Holdings> StateMachine::GetHoldings(const v1::AccountRef& acc
   v1::Holdings holdings;
   *holdings.mutable_account() = account;
   holdings.set_height(rep_->height);
-  absl::btree_map<std::pair<uint32_t, int>, std::pair<uint64_t, uint64_t>> totals;
+  absl::btree_map<std::pair<uint32_t, int>, std::pair<internal::U128, uint64_t>> totals;
   std::string prefix = internal::HolderPrefix(account.registry_id(), account.account_id());
   const internal::KvState::Map& index = kv.map(Table::kIndex);
-  uint64_t total = 0;
+  internal::U128 held = 0;  // 128 bits: an account may hold more than 2^64 units.
+  internal::U128 retired = 0;
   for (auto it = index.lower_bound(prefix);
        it != index.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
     if (static_cast<size_t>(holdings.blocks_size()) >= kHoldingsBlocksMax) {
@@ -42,21 +44,26 @@ absl::StatusOr<v1::Holdings> StateMachine::GetHoldings(const v1::AccountRef& acc
         ReadProto<v1::UnitBlock>(kv, Table::kState, "u/" + it->first.substr(prefix.size()));
     ITMO_CHECK(block.has_value());
     ITMO_CHECK(block->holder().account_id() == account.account_id());
-    uint64_t units = block->last() - block->first() + 1;
+    internal::ApplyRevocation(kv, &*block);
+    const internal::U128 units = static_cast<internal::U128>(block->last() - block->first()) + 1;
     auto& t = totals[{block->vintage(), static_cast<int>(block->state())}];
     t.first += units;
     t.second += 1;
-    total += units;
+    const v1::UnitState s = block->state();
+    const bool is_retired = s == v1::UNIT_STATE_USED_NDC || s == v1::UNIT_STATE_USED_OIMP ||
+                            s == v1::UNIT_STATE_CANCELLED;
+    (is_retired ? retired : held) += units;
     *holdings.add_blocks() = std::move(*block);
   }
   for (const auto& [key, value] : totals) {
     v1::HoldingsTotal* t = holdings.add_totals();
     t->set_vintage(key.first);
     t->set_state(static_cast<v1::UnitState>(key.second));
-    t->set_units(value.first);
+    t->set_units(internal::U128ToDecimal(value.first));
     t->set_blocks(value.second);
   }
-  holdings.set_total_units(total);
+  holdings.set_held_units(internal::U128ToDecimal(held));
+  holdings.set_retired_units(internal::U128ToDecimal(retired));
   return holdings;
 }
 

@@ -88,8 +88,17 @@ absl::Status ValidateGenesis(const v1::Genesis& g) {
   }
   absl::btree_set<std::string> names;
   ITMO_RETURN_IF_ERROR(ValidateGenesisParties(g, &names));
+  absl::btree_map<std::string, std::string> registry_party;  // "" for the international one.
+  for (const v1::Registry& r : g.registries()) registry_party[r.id()] = r.party();
   absl::btree_set<std::string> accounts;
   for (const v1::Account& a : g.accounts()) {
+    // A national registry hosts only its Party's accounts; the international registry any.
+    auto host = registry_party.find(a.ref().registry_id());
+    if (host != registry_party.end() && !host->second.empty() && host->second != a.holder_party()) {
+      return InvalidGenesis(absl::StrCat("account ", a.ref().registry_id(), "/",
+                                         a.ref().account_id(), " of ", a.holder_party(),
+                                         " in the registry of ", host->second));
+    }
     if (!names.contains(a.ref().registry_id()) || !names.contains(a.holder_party()) ||
         !internal::ValidId(a.ref().account_id())) {
       return InvalidGenesis(
@@ -202,12 +211,8 @@ absl::Status StateMachine::Rep::Load() {
         if (k.substr(0, 2) == "u/") {
           v1::UnitBlock b;
           if (b.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-            std::string suffix(k.substr(2));
-            index.emplace_back(
-                internal::HolderPrefix(b.holder().registry_id(), b.holder().account_id()) + suffix,
-                "");
-            if (b.state() == v1::UNIT_STATE_AUTHORIZED) {
-              index.emplace_back(internal::AuthIndexPrefix(b.authorization_id()) + suffix, "");
+            for (std::string& entry : internal::IndexEntries(b, k.substr(2))) {
+              index.emplace_back(std::move(entry), "");
             }
           }
         }

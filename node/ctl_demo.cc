@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/check.h"
@@ -213,8 +214,11 @@ absl::StatusOr<AdjustmentTotals> Adjustments(Context& c, const std::string& part
   ITMO_ASSIGN_OR_RETURN(v1::GetAdjustmentsResponse response, c.client->GetAdjustments(request));
   AdjustmentTotals totals;
   for (const v1::Adjustment& a : response.adjustments()) {
-    totals.added += a.added_units();
-    totals.subtracted += a.subtracted_units();
+    for (const v1::AdjustmentEntry& e : a.entries()) {  // The demo issues one metric only.
+      uint64_t units = 0;
+      if (!absl::SimpleAtoi(e.units(), &units)) return absl::DataLossError("adjustment units");
+      (e.direction() == v1::ADJUSTMENT_ADDITION ? totals.added : totals.subtracted) += units;
+    }
   }
   return totals;
 }
@@ -228,7 +232,8 @@ absl::Status PrintSummary(Context& c, const DemoReport& report, std::ostream& ou
     v1::GetHoldingsRequest request;
     *request.mutable_account() = Account(registry, account);
     ITMO_ASSIGN_OR_RETURN(v1::Holdings holdings, c.client->GetHoldings(request));
-    out << "  " << registry << "/" << account << ": " << holdings.total_units() << " units\n";
+    out << "  " << registry << "/" << account << ": " << holdings.held_units() << " units held, "
+        << holdings.retired_units() << " retired\n";
     for (const v1::UnitBlock& block : holdings.blocks()) {
       if (block.originating_registry() != "GHA-NR" || block.first() <= c.base ||
           block.last() > c.base + kIssued) {

@@ -58,13 +58,16 @@ Check CheckSpecSyntax(const v1::IssuanceSpec& spec, uint32_t year) {
   LEDGER_RETURN_IF_REJECTED(CheckText(spec.activity_type(), "activity type"));
   LEDGER_RETURN_IF_REJECTED(
       CheckTextList(spec.underlying_block_ids(), kUnderlyingIdsMax, "underlying block ids"));
-  unsigned __int128 units = static_cast<unsigned __int128>(spec.last() - spec.first()) + 1;
-  if (spec.conversion_numerator() == 0 || spec.conversion_denominator() == 0 ||
-      units * spec.conversion_numerator() / spec.conversion_denominator() >
-          std::numeric_limits<uint64_t>::max()) {
+  // limits.h: bounded factors whose denominator divides 10^6 make every t CO2e figure an exact
+  // number of micro-tonnes, and every sum of them exact in 128 bits.
+  const uint64_t num = spec.conversion_numerator();
+  const uint64_t den = spec.conversion_denominator();
+  if (num == 0 || num > kConversionNumeratorMax || den == 0 || den > kConversionDenominatorMax ||
+      kConversionDenominatorMax % den != 0) {
     return Reject(v1::REASON_INVALID_CONVERSION_FACTOR,
-                  absl::StrCat("conversion factor ", spec.conversion_numerator(), "/",
-                               spec.conversion_denominator()));
+                  absl::StrCat("conversion factor ", num, "/", den, ": numerator in [1, ",
+                               kConversionNumeratorMax, "], denominator a divisor of ",
+                               kConversionDenominatorMax));
   }
   ITMO_CHECK(spec.first() >= 1);
   ITMO_CHECK(spec.first() <= spec.last());
@@ -86,6 +89,13 @@ Check CheckAuthorizationTerms(const v1::Authorization& a) {
   ITMO_CHECK(a.cap() > 0);
   ITMO_CHECK(a.vintage_first() <= a.vintage_last());
   return std::nullopt;
+}
+
+// AUTHORIZATION and ISSUANCE name events that have happened for units already issued.
+bool FirstTransferredOnAttach(const v1::Authorization& a) {
+  return !a.oimp_purposes().empty() &&
+         (a.first_transfer_definition() == v1::FIRST_TRANSFER_AUTHORIZATION ||
+          a.first_transfer_definition() == v1::FIRST_TRANSFER_ISSUANCE);
 }
 
 }  // namespace
@@ -274,7 +284,7 @@ Check BlockExecutor::Issue(TxState& tx, const v1::Issue& action) {
   ApplyCaps(first_transfers);
   for (size_t i = 0; i < blocks.size(); ++i) {
     v1::UnitBlock& b = blocks[i];
-    if (first[i]) MarkFirstTransfer(tx, first_transfers, &b);
+    if (first[i]) MarkFirstTransfer(tx, first_transfers, &b, v1::PURPOSE_OIMP);
     PutBlock(kv_, b, nullptr);
     AddHistory(tx, "issue", v1::AccountRef(), action.to(), b, first[i]);
     v1::UnitRange* range = &tx.affected.emplace_back();
@@ -337,8 +347,9 @@ Check BlockExecutor::Authorize(TxState& tx, const v1::Authorize& action) {
   a.set_first_transferred(0);
   a.set_authorized_at_ms(ctx_.timestamp_ms);
   a.set_authorized_height(ctx_.height);
-  bool first_now = !a.oimp_purposes().empty() &&
-                   a.first_transfer_definition() == v1::FIRST_TRANSFER_AUTHORIZATION;
+  // Units attached to an OIMP authorization whose first-transfer event is the authorization or
+  // the issuance (both already happened for issued units) are first transferred by the attach.
+  bool first_now = FirstTransferredOnAttach(a);
   std::vector<Piece> pieces;
   FirstTransfers first_transfers;
   first_transfers.authorizations[a.id()] = a;
@@ -356,7 +367,7 @@ Check BlockExecutor::Authorize(TxState& tx, const v1::Authorize& action) {
         [&](v1::UnitBlock& b) {
           b.set_authorization_id(a.id());
           b.set_state(v1::UNIT_STATE_AUTHORIZED);
-          if (first_now) MarkFirstTransfer(tx, first_transfers, &b);
+          if (first_now) MarkFirstTransfer(tx, first_transfers, &b, v1::PURPOSE_OIMP);
         },
         first_now);
   }
@@ -397,36 +408,76 @@ Check BlockExecutor::ChangeAuthorization(TxState& tx, const v1::ChangeAuthorizat
     LEDGER_RETURN_IF_REJECTED(
         CheckPurposes(action.ndc(), action.oimp_purposes(), action.first_transfer_definition()));
   }
-  std::vector<std::string> revoked_keys;
+  // R10: quarantine holds against revocation: it would change the state of quarantined units.
   if (action.revoke()) {
-    std::string prefix = AuthIndexPrefix(a->id());
-    const KvState::Map& index = kv_->map(Table::kIndex);
-    for (auto it = index.lower_bound(prefix);
-         it != index.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-      if (revoked_keys.size() >= kRevokeBlocksMax) {
-        return Reject(v1::REASON_TOO_MANY_BLOCKS, "revocation touches too many blocks");
-      }
-      revoked_keys.push_back("u/" + it->first.substr(prefix.size()));
+    std::string prefix = QuarantineIndexPrefix(a->id());
+    auto q = kv_->map(Table::kIndex).lower_bound(prefix);
+    if (q != kv_->map(Table::kIndex).end() && q->first.compare(0, prefix.size(), prefix) == 0) {
+      return Reject(v1::REASON_UNITS_QUARANTINED,
+                    absl::StrCat("authorization ", a->id(), " has quarantined units"));
     }
   }
-  // Phase 2: mutate.
-  a->set_version(a->version() + 1);
-  if (action.new_cap() != 0) a->set_cap(action.new_cap());
+  // Phase 2 prepared: the new terms.
+  v1::Authorization changed = *a;
+  changed.set_version(a->version() + 1);
+  if (action.new_cap() != 0) changed.set_cap(action.new_cap());
   if (action.change_purposes()) {
-    a->set_ndc(action.ndc());
-    *a->mutable_oimp_purposes() = action.oimp_purposes();
-    a->set_first_transfer_definition(action.first_transfer_definition());
+    changed.set_ndc(action.ndc());
+    *changed.mutable_oimp_purposes() = action.oimp_purposes();
+    changed.set_first_transfer_definition(action.first_transfer_definition());
   }
-  if (action.revoke()) a->set_status(v1::AUTHORIZATION_REVOKED);
-  kv_->Put(Table::kState, AuthorizationKey(a->id()), Serialize(*a));
-  for (const std::string& key : revoked_keys) {
+  // Revocation is O(1) whatever the fragmentation: the authorization's AUTHORIZED units read as
+  // REVOKED from now on (BlockAtOrBefore) and are rewritten so when next touched.
+  if (action.revoke()) changed.set_status(v1::AUTHORIZATION_REVOKED);
+  std::vector<std::string> keys;
+  FirstTransfers first_transfers;
+  first_transfers.authorizations[changed.id()] = changed;
+  const bool first_now = !action.revoke() && FirstTransferredOnAttach(changed);
+  if (first_now) {
+    LEDGER_RETURN_IF_REJECTED(CollectAttached(changed, &keys));
+    for (const std::string& key : keys) {
+      auto b = ReadProto<v1::UnitBlock>(*kv_, Table::kState, key);
+      ITMO_CHECK(b.has_value());
+      const std::string where = absl::StrCat(b->originating_registry(), " ", b->first());
+      if (b->quarantined()) {
+        return Reject(v1::REASON_UNITS_QUARANTINED, absl::StrCat(where, " is quarantined"));
+      }
+      LEDGER_RETURN_IF_REJECTED(
+          CheckCovers(changed, b->vintage(), b->sector(), b->activity_type()));
+      LEDGER_RETURN_IF_REJECTED(AddFirstTransfer(*b, b->last() - b->first() + 1,
+                                                 v1::PURPOSE_UNSPECIFIED, "", &first_transfers));
+    }
+    LEDGER_RETURN_IF_REJECTED(CheckCaps(first_transfers));
+  }
+  // Phase 2: mutate.
+  kv_->Put(Table::kState, AuthorizationKey(changed.id()), Serialize(changed));
+  ApplyCaps(first_transfers);
+  for (const std::string& key : keys) {
     auto old = ReadProto<v1::UnitBlock>(*kv_, Table::kState, key);
     ITMO_CHECK(old.has_value());
     ITMO_CHECK(old->state() == v1::UNIT_STATE_AUTHORIZED);
-    v1::UnitBlock revoked = *old;
-    revoked.set_state(v1::UNIT_STATE_REVOKED);
-    PutBlock(kv_, revoked, &*old);
-    AddHistory(tx, "revoke", revoked.holder(), revoked.holder(), revoked, false);
+    v1::UnitBlock b = *old;
+    MarkFirstTransfer(tx, first_transfers, &b, v1::PURPOSE_OIMP);
+    PutBlock(kv_, b, &*old);
+    AddHistory(tx, "change_authorization", b.holder(), b.holder(), b, true);
+  }
+  return std::nullopt;
+}
+
+Check BlockExecutor::CollectAttached(const v1::Authorization& a,
+                                     std::vector<std::string>* keys) const {
+  ITMO_CHECK(keys->empty());
+  ITMO_CHECK(a.status() == v1::AUTHORIZATION_ACTIVE);
+  std::string prefix = AuthIndexPrefix(a.id());
+  const KvState::Map& index = kv_->map(Table::kIndex);
+  for (auto it = index.lower_bound(prefix);
+       it != index.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (keys->size() >= kBlocksTouchedPerTxMax) {
+      return Reject(
+          v1::REASON_TOO_MANY_BLOCKS,
+          absl::StrCat("the change first transfers more than ", kBlocksTouchedPerTxMax, " blocks"));
+    }
+    keys->push_back("u/" + it->first.substr(prefix.size()));
   }
   return std::nullopt;
 }

@@ -110,6 +110,14 @@ Envelope OpenEnvelope(const v1::SignedTransaction& tx, std::string_view chain_id
   return envelope;
 }
 
+void ApplyRevocation(const KvState& kv, v1::UnitBlock* block) {
+  if (block->state() != v1::UNIT_STATE_AUTHORIZED) return;
+  auto a =
+      ReadProto<v1::Authorization>(kv, Table::kState, AuthorizationKey(block->authorization_id()));
+  ITMO_CHECK(a.has_value());
+  if (a->status() == v1::AUTHORIZATION_REVOKED) block->set_state(v1::UNIT_STATE_REVOKED);
+}
+
 std::optional<std::pair<std::string, v1::UnitBlock>> BlockAtOrBefore(const KvState& kv,
                                                                      std::string_view registry,
                                                                      uint64_t serial) {
@@ -123,6 +131,7 @@ std::optional<std::pair<std::string, v1::UnitBlock>> BlockAtOrBefore(const KvSta
   bool parsed = block.ParseFromString(it->second);
   ITMO_CHECK(parsed);
   ITMO_CHECK(block.first() <= serial);
+  ApplyRevocation(kv, &block);
   return std::make_pair(it->first, std::move(block));
 }
 
@@ -134,6 +143,19 @@ std::optional<std::pair<std::string, v1::UnitBlock>> BlockContaining(const KvSta
   return found;
 }
 
+std::vector<std::string> IndexEntries(const v1::UnitBlock& block, std::string_view suffix) {
+  std::vector<std::string> out;
+  out.push_back(HolderPrefix(block.holder().registry_id(), block.holder().account_id()) +
+                std::string(suffix));
+  if (block.state() == v1::UNIT_STATE_AUTHORIZED) {
+    out.push_back(AuthIndexPrefix(block.authorization_id()) + std::string(suffix));
+    if (block.quarantined()) {
+      out.push_back(QuarantineIndexPrefix(block.authorization_id()) + std::string(suffix));
+    }
+  }
+  return out;
+}
+
 void PutBlock(KvState* kv, const v1::UnitBlock& block, const v1::UnitBlock* previous) {
   ITMO_CHECK(block.first() <= block.last());
   ITMO_CHECK(previous == nullptr || previous->first() == block.first());
@@ -143,15 +165,13 @@ void PutBlock(KvState* kv, const v1::UnitBlock& block, const v1::UnitBlock* prev
     kv->Delete(
         Table::kIndex,
         HolderPrefix(previous->holder().registry_id(), previous->holder().account_id()) + suffix);
-    if (previous->state() == v1::UNIT_STATE_AUTHORIZED) {
+    // `previous` may be the revoked view of a block stored AUTHORIZED: drop its entries anyway.
+    if (!previous->authorization_id().empty()) {
       kv->Delete(Table::kIndex, AuthIndexPrefix(previous->authorization_id()) + suffix);
+      kv->Delete(Table::kIndex, QuarantineIndexPrefix(previous->authorization_id()) + suffix);
     }
   }
-  kv->Put(Table::kIndex,
-          HolderPrefix(block.holder().registry_id(), block.holder().account_id()) + suffix, "");
-  if (block.state() == v1::UNIT_STATE_AUTHORIZED) {
-    kv->Put(Table::kIndex, AuthIndexPrefix(block.authorization_id()) + suffix, "");
-  }
+  for (std::string& entry : IndexEntries(block, suffix)) kv->Put(Table::kIndex, entry, "");
   kv->Put(Table::kState, key, Serialize(block));
 }
 

@@ -85,7 +85,12 @@ std::optional<T> ReadProto(const KvState& kv, Table table, std::string_view key)
 // R5: does authorization `a` cover the units' vintage, sector and activity, and is it in force?
 Check CheckCovers(const v1::Authorization& a, uint32_t vintage, const std::string& sector,
                   const std::string& activity);
-// The block of `registry` with the greatest first <= `serial`, with its key.
+// A revoked authorization's units that are stored AUTHORIZED read as REVOKED (revocation is lazy,
+// so that it works at any fragmentation). Every read of unit blocks goes through this.
+void ApplyRevocation(const KvState& kv, v1::UnitBlock* block);
+// The index-table keys of a unit block stored under the unit key suffix `suffix`.
+std::vector<std::string> IndexEntries(const v1::UnitBlock& block, std::string_view suffix);
+// The block of `registry` with the greatest first <= `serial`, with its key (revocation applied).
 std::optional<std::pair<std::string, v1::UnitBlock>> BlockAtOrBefore(const KvState& kv,
                                                                      std::string_view registry,
                                                                      uint64_t serial);
@@ -184,13 +189,27 @@ class BlockExecutor final {
   Check CheckCaps(const FirstTransfers& first_transfers) const;
   // Mutations (phase 2).
   void ApplyCaps(const FirstTransfers& first_transfers);
-  void MarkFirstTransfer(TxState& tx, const FirstTransfers& first_transfers, v1::UnitBlock* block);
+  // R6: the unit's one first transfer, with the host's addition for `purpose` (NDC: international
+  // transfer; OIMP: the event the authorization's first-transfer definition names).
+  void MarkFirstTransfer(TxState& tx, const FirstTransfers& first_transfers, v1::UnitBlock* block,
+                         v1::Purpose purpose, std::string_view oimp = "");
   void MutatePiece(TxState& tx, const Piece& piece, std::string_view action,
                    const v1::AccountRef& from, const v1::AccountRef& to,
                    const std::function<void(v1::UnitBlock&)>& mutate, bool first_transfer);
   void AddHistory(TxState& tx, std::string_view action, const v1::AccountRef& from,
                   const v1::AccountRef& to, const v1::UnitBlock& after, bool first_transfer);
-  void Adjust(const std::string& party, uint64_t units, const v1::UnitBlock& block, bool add);
+  // Adds `units` of `block`'s metric and factor to the exact entry of `party` in the consensus
+  // year.
+  void Adjust(const std::string& party, uint64_t units, const v1::UnitBlock& block,
+              v1::AdjustmentDirection direction, v1::Purpose purpose, const v1::NdcPeriod* period,
+              std::string_view oimp);
+  // A Use or Cancel that first transfers units books their host's addition, so the host Party's
+  // authority must have signed it too (besides the holding registry). MISSING_SIGNATURE otherwise;
+  // UNAUTHORIZED_SIGNER for an authority whose Party books nothing here.
+  Check CheckHostSignatures(const TxState& tx, const FirstTransfers& first_transfers) const;
+  // change_purposes to an OIMP definition whose event already happened (AUTHORIZATION, ISSUANCE):
+  // the attached AUTHORIZED units are first transferred by the change itself.
+  Check CollectAttached(const v1::Authorization& a, std::vector<std::string>* keys) const;
 
   KvState* const kv_;
   const LedgerConfig* const config_;

@@ -73,6 +73,14 @@ inline std::string AuthIndexPrefix(std::string_view authorization_id) {
   return k;
 }
 
+// Index table: authorization -> key of an AUTHORIZED unit block that is quarantined (R10: a
+// revocation must not change it).
+inline std::string QuarantineIndexPrefix(std::string_view authorization_id) {
+  std::string k = Join2("q/", authorization_id);
+  k.push_back('\0');
+  return k;
+}
+
 // Outcomes column family: (submitter, client_tx_id) -> TransactionOutcome.
 inline std::string OutcomeKey(std::string_view submitter, std::string_view client_tx_id) {
   std::string k(submitter);

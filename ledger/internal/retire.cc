@@ -48,6 +48,14 @@ Check BlockExecutor::CheckUser(const v1::Use& action, const v1::Account& from) c
                     absl::StrCat("no NDC period ", action.ndc_period().first_year(), "-",
                                  action.ndc_period().last_year(), " of ", action.using_party()));
     }
+    // R9, R14: the use is subtracted in the consensus year, which must belong to the period used
+    // for (a use in 2031 cannot count towards a 2021-2030 NDC, nor a 2030 use towards 2031-2035).
+    if (year_ < action.ndc_period().first_year() || year_ > action.ndc_period().last_year()) {
+      return Reject(
+          v1::REASON_USE_YEAR_OUTSIDE_NDC_PERIOD,
+          absl::StrCat("year of use ", year_, " is outside the NDC period ",
+                       action.ndc_period().first_year(), "-", action.ndc_period().last_year()));
+    }
   } else {
     LEDGER_RETURN_IF_REJECTED(CheckId(action.oimp_purpose(), "OIMP purpose"));
   }
@@ -132,13 +140,16 @@ Check BlockExecutor::Use(TxState& tx, const v1::Use& action) {
     flagged[i] = is_flagged;
   }
   LEDGER_RETURN_IF_REJECTED(CheckCaps(first_transfers));
+  if (!ndc) LEDGER_RETURN_IF_REJECTED(CheckHostSignatures(tx, first_transfers));
   // Phase 2: mutate.
   ApplyCaps(first_transfers);
   for (size_t i = 0; i < pieces.size(); ++i) {
     MutatePiece(
         tx, pieces[i], "use", action.from(), v1::AccountRef(),
         [&](v1::UnitBlock& b) {
-          if (first[i]) MarkFirstTransfer(tx, first_transfers, &b);
+          if (first[i]) {
+            MarkFirstTransfer(tx, first_transfers, &b, v1::PURPOSE_OIMP, action.oimp_purpose());
+          }
           ITMO_CHECK(b.state() == v1::UNIT_STATE_ACTIVE);
           v1::Retirement* r = b.mutable_retirement();
           r->set_year(year_);
@@ -147,7 +158,8 @@ Check BlockExecutor::Use(TxState& tx, const v1::Use& action) {
             r->set_using_party(action.using_party());
             *r->mutable_ndc_period() = action.ndc_period();
             r->set_vintage_outside_period(flagged[i]);
-            Adjust(action.using_party(), b.last() - b.first() + 1, b, /*add=*/false);
+            Adjust(action.using_party(), b.last() - b.first() + 1, b, v1::ADJUSTMENT_SUBTRACTION,
+                   v1::PURPOSE_NDC, &action.ndc_period(), "");
           } else {
             b.set_state(v1::UNIT_STATE_USED_OIMP);
             r->set_oimp_purpose(action.oimp_purpose());
@@ -174,24 +186,36 @@ Check BlockExecutor::Cancel(TxState& tx, const v1::Cancel& action) {
   for (size_t i = 0; i < pieces.size(); ++i) {
     const Piece& p = pieces[i];
     LEDGER_RETURN_IF_REJECTED(CheckHeld(p, action.from()));
-    if (p.block.state() != v1::UNIT_STATE_AUTHORIZED) continue;
-    auto a = ReadProto<v1::Authorization>(*kv_, Table::kState,
-                                          AuthorizationKey(p.block.authorization_id()));
-    ITMO_CHECK(a.has_value());
-    if (!UsesOrCancellationFirstTransfer(*a)) continue;
+    if (p.block.state() == v1::UNIT_STATE_ACTIVE) continue;  // Adjusted at its first transfer.
+    std::optional<v1::Authorization> a;
+    if (p.block.state() == v1::UNIT_STATE_AUTHORIZED) {
+      a = ReadProto<v1::Authorization>(*kv_, Table::kState,
+                                       AuthorizationKey(p.block.authorization_id()));
+      ITMO_CHECK(a.has_value());
+    }
+    if (!a.has_value() || !UsesOrCancellationFirstTransfer(*a)) {
+      // No Party booked an addition for these units: an OMGE cancellation would claim a
+      // mitigation nobody accounted. A voluntary or other cancellation is what it says.
+      if (action.reason() == v1::CANCELLATION_OMGE) {
+        return Reject(v1::REASON_OMGE_NOT_ADJUSTED,
+                      absl::StrCat(Where(p), " was never first transferred: no Party adjusted"));
+      }
+      continue;
+    }
     const v1::UnitBlock piece_block = p.AsBlock();
     LEDGER_RETURN_IF_REJECTED(
         AddFirstTransfer(piece_block, p.units(), v1::PURPOSE_UNSPECIFIED, "", &first_transfers));
     first[i] = true;
   }
   LEDGER_RETURN_IF_REJECTED(CheckCaps(first_transfers));
+  LEDGER_RETURN_IF_REJECTED(CheckHostSignatures(tx, first_transfers));
   // Phase 2: mutate.
   ApplyCaps(first_transfers);
   for (size_t i = 0; i < pieces.size(); ++i) {
     MutatePiece(
         tx, pieces[i], "cancel", action.from(), v1::AccountRef(),
         [&](v1::UnitBlock& b) {
-          if (first[i]) MarkFirstTransfer(tx, first_transfers, &b);
+          if (first[i]) MarkFirstTransfer(tx, first_transfers, &b, v1::PURPOSE_OIMP);
           b.set_state(v1::UNIT_STATE_CANCELLED);
           b.mutable_retirement()->set_cancellation_reason(action.reason());
           b.mutable_retirement()->set_note(action.note());
@@ -208,7 +232,9 @@ Check BlockExecutor::SetQuarantine(TxState& tx, const v1::SetQuarantine& action)
   std::vector<Piece> pieces;
   LEDGER_RETURN_IF_REJECTED(CollectPieces(action.ranges(), &pieces));
   for (const Piece& p : pieces) {
-    if (IsTerminal(p.block.state())) {  // R4: terminal accepts no action at all.
+    // R4: terminal accepts no action, but the correction that clears a quarantine always stays
+    // possible (R10), whatever the state.
+    if (action.quarantined() && IsTerminal(p.block.state())) {
       return Reject(v1::REASON_UNITS_TERMINAL, absl::StrCat(Where(p), " is terminal"));
     }
     if (action.quarantined() && p.block.quarantined()) {

@@ -61,7 +61,51 @@ Check MatchSigners(const std::vector<crypto::PublicKey>& required,
   return std::nullopt;
 }
 
+// Whether `key` is the authority key of some Party (scan bounded by kGenesisEntriesMax Parties).
+bool IsPartyAuthority(const KvState& kv, const crypto::PublicKey& key) {
+  const KvState::Map& m = kv.map(Table::kState);
+  const std::string prefix = PartyKey("");
+  for (auto it = m.lower_bound(prefix);
+       it != m.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    v1::Party party;
+    bool parsed = party.ParseFromString(it->second);
+    ITMO_CHECK(parsed);
+    if (party.authority_key() == crypto::AsStringView(key)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+Check BlockExecutor::CheckHostSignatures(const TxState& tx,
+                                         const FirstTransfers& first_transfers) const {
+  std::optional<crypto::PublicKey> submitter_key = SubmitterKeyOf(*tx.body);
+  ITMO_CHECK(submitter_key.has_value());
+  std::vector<crypto::PublicKey> hosts;
+  for (const auto& [id, demand] : first_transfers.demand) {
+    ITMO_CHECK(demand > 0);
+    auto party = ReadProto<v1::Party>(*kv_, Table::kState,
+                                      PartyKey(first_transfers.authorizations.at(id).party()));
+    ITMO_CHECK(party.has_value());
+    auto key = crypto::PublicKeyFromBytes(ToStd(party->authority_key()));
+    ITMO_CHECK(key.ok());
+    if (std::find(tx.signers.begin(), tx.signers.end(), *key) == tx.signers.end()) {
+      return Reject(v1::REASON_MISSING_SIGNATURE,
+                    absl::StrCat("this first transfer books ", party->code(),
+                                 "'s addition: its authority must sign"));
+    }
+    hosts.push_back(*key);
+  }
+  for (const crypto::PublicKey& key : tx.signers) {
+    if (key == *submitter_key) continue;
+    if (std::find(hosts.begin(), hosts.end(), key) == hosts.end()) {
+      return Reject(v1::REASON_UNAUTHORIZED_SIGNER,
+                    absl::StrCat("signer ", crypto::ToHex(key).substr(0, 16),
+                                 " books no first transfer in this transaction"));
+    }
+  }
+  return std::nullopt;
+}
 
 Check BlockExecutor::ApproachSigners(const v1::TransactionBody& body,
                                      std::vector<crypto::PublicKey>* required_out) const {
@@ -98,6 +142,9 @@ Check BlockExecutor::CheckRoles(const TxState& tx) const {
   std::optional<crypto::PublicKey> submitter_key = SubmitterKeyOf(body);
   ITMO_CHECK(submitter_key.has_value());
   std::vector<crypto::PublicKey> required = {*submitter_key};
+  // An OIMP use or a cancellation may be a first transfer, which the host Party's authority
+  // co-signs; CheckHostSignatures then checks those signers exactly against the units.
+  bool may_cosign_host = false;
   switch (body.action_case()) {
     case v1::TransactionBody::kRegisterApproach:
       LEDGER_RETURN_IF_REJECTED(ApproachSigners(body, &required));
@@ -128,6 +175,7 @@ Check BlockExecutor::CheckRoles(const TxState& tx) const {
       } else if (body.use().purpose() == v1::PURPOSE_OIMP) {
         LEDGER_RETURN_IF_REJECTED(NeedKind(body, v1::SUBMITTER_REGISTRY));
         LEDGER_RETURN_IF_REJECTED(NeedOwner(body, body.use().from().registry_id(), "registry"));
+        may_cosign_host = true;
       } else {
         return Reject(v1::REASON_INVALID_FIELD, "use purpose must be NDC or OIMP");
       }
@@ -135,12 +183,19 @@ Check BlockExecutor::CheckRoles(const TxState& tx) const {
     case v1::TransactionBody::kCancel:
       LEDGER_RETURN_IF_REJECTED(NeedKind(body, v1::SUBMITTER_REGISTRY));
       LEDGER_RETURN_IF_REJECTED(NeedOwner(body, body.cancel().from().registry_id(), "registry"));
+      may_cosign_host = true;
       break;
     case v1::TransactionBody::kSetQuarantine:
       LEDGER_RETURN_IF_REJECTED(NeedKind(body, v1::SUBMITTER_SECRETARIAT));
       break;
     default:
       ITMO_CHECK(false && "no action");
+  }
+  if (may_cosign_host) {
+    for (const crypto::PublicKey& key : tx.signers) {
+      bool listed = std::find(required.begin(), required.end(), key) != required.end();
+      if (!listed && IsPartyAuthority(*kv_, key)) required.push_back(key);
+    }
   }
   return MatchSigners(required, tx.signers);
 }

@@ -9,6 +9,7 @@
 #include "base/strings.h"
 #include "ledger/internal/executor.h"
 #include "ledger/internal/keys.h"
+#include "ledger/internal/quantity.h"
 #include "ledger/limits.h"
 
 namespace itmo::ledger::internal {
@@ -17,18 +18,6 @@ namespace {
 template <typename List>
 bool ListContains(const List& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
-  return b > std::numeric_limits<uint64_t>::max() - a ? std::numeric_limits<uint64_t>::max()
-                                                      : a + b;
-}
-
-int64_t ClampedDifference(uint64_t a, uint64_t b) {
-  __int128 d = static_cast<__int128>(a) - static_cast<__int128>(b);
-  if (d > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
-  if (d < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
-  return static_cast<int64_t>(d);
 }
 
 std::string RangeText(const std::string& registry, uint64_t first, uint64_t last) {
@@ -184,7 +173,8 @@ void BlockExecutor::ApplyCaps(const FirstTransfers& first_transfers) {
 }
 
 void BlockExecutor::MarkFirstTransfer(TxState& tx, const FirstTransfers& first_transfers,
-                                      v1::UnitBlock* block) {
+                                      v1::UnitBlock* block, v1::Purpose purpose,
+                                      std::string_view oimp) {
   ITMO_CHECK(!block->first_transferred());  // R6: once per unit.
   ITMO_CHECK(block->state() == v1::UNIT_STATE_AUTHORIZED);
   v1::Authorization snapshot = first_transfers.authorizations.at(block->authorization_id());
@@ -196,32 +186,90 @@ void BlockExecutor::MarkFirstTransfer(TxState& tx, const FirstTransfers& first_t
   block->set_first_transfer_tx(tx.id_hex);
   tx.first_transfer = true;
   Adjust(block->first_transferring_party(), block->last() - block->first() + 1, *block,
-         /*add=*/true);
+         v1::ADJUSTMENT_ADDITION, purpose, nullptr, oimp);
 }
 
+namespace {
+
+// The sort key of an adjustment entry: one entry per distinct key.
+auto EntryKey(const v1::AdjustmentEntry& e) {
+  return std::make_tuple(static_cast<int>(e.direction()), e.metric(), e.conversion_numerator(),
+                         e.conversion_denominator(), static_cast<int>(e.purpose()),
+                         e.ndc_period().first_year(), e.ndc_period().last_year(), e.oimp_purpose());
+}
+
+U128 ParseStored(const std::string& decimal) {
+  std::optional<U128> v = ParseU128(decimal);
+  ITMO_CHECK(v.has_value());  // Written by U128ToDecimal.
+  return *v;
+}
+
+// Recomputes the t CO2e totals of `a` from its exact entries, rounding each figure once.
+void Totalize(v1::Adjustment* a) {
+  U128 added = 0;
+  U128 subtracted = 0;
+  for (v1::AdjustmentEntry& e : *a->mutable_entries()) {
+    U128 micro = ParseStored(e.tco2e_micro());
+    e.set_tco2e(RoundMicroToMilli(static_cast<I128>(micro)));
+    if (e.direction() == v1::ADJUSTMENT_ADDITION) {
+      added += micro;
+    } else {
+      subtracted += micro;
+    }
+  }
+  ITMO_CHECK(added < (static_cast<U128>(1) << 126));  // limits.h: sums stay below 2^120.
+  ITMO_CHECK(subtracted < (static_cast<U128>(1) << 126));
+  const I128 net = static_cast<I128>(added) - static_cast<I128>(subtracted);
+  a->set_added_tco2e_micro(U128ToDecimal(added));
+  a->set_subtracted_tco2e_micro(U128ToDecimal(subtracted));
+  a->set_net_tco2e_micro(I128ToDecimal(net));
+  a->set_added_tco2e(RoundMicroToMilli(static_cast<I128>(added)));
+  a->set_subtracted_tco2e(RoundMicroToMilli(static_cast<I128>(subtracted)));
+  a->set_net_tco2e(RoundMicroToMilli(net));
+}
+
+}  // namespace
+
 void BlockExecutor::Adjust(const std::string& party, uint64_t units, const v1::UnitBlock& block,
-                           bool add) {
-  ITMO_CHECK(block.conversion_denominator() > 0);
+                           v1::AdjustmentDirection direction, v1::Purpose purpose,
+                           const v1::NdcPeriod* period, std::string_view oimp) {
+  const uint64_t num = block.conversion_numerator();
+  const uint64_t den = block.conversion_denominator();
+  ITMO_CHECK(num >= 1 && num <= kConversionNumeratorMax);  // Issue: CheckSpecSyntax.
+  ITMO_CHECK(den >= 1 && kConversionDenominatorMax % den == 0);
   ITMO_CHECK(units >= 1);
-  unsigned __int128 t = static_cast<unsigned __int128>(units) * block.conversion_numerator() /
-                        block.conversion_denominator();
-  uint64_t tco2e = t > std::numeric_limits<uint64_t>::max() ? std::numeric_limits<uint64_t>::max()
-                                                            : static_cast<uint64_t>(t);
-  std::string key = AdjustmentKey(party, year_);
+  v1::AdjustmentEntry key;
+  key.set_direction(direction);
+  key.set_metric(block.metric());
+  key.set_conversion_numerator(num);
+  key.set_conversion_denominator(den);
+  key.set_purpose(purpose);
+  if (period != nullptr) *key.mutable_ndc_period() = *period;
+  key.set_oimp_purpose(std::string(oimp));
+  std::string state_key = AdjustmentKey(party, year_);
   v1::Adjustment a;
-  if (auto found = ReadProto<v1::Adjustment>(*kv_, Table::kState, key)) a = std::move(*found);
+  if (auto found = ReadProto<v1::Adjustment>(*kv_, Table::kState, state_key)) a = std::move(*found);
   a.set_party(party);
   a.set_year(year_);
-  if (add) {
-    a.set_added_units(SaturatingAdd(a.added_units(), units));
-    a.set_added_tco2e(SaturatingAdd(a.added_tco2e(), tco2e));
-  } else {
-    a.set_subtracted_units(SaturatingAdd(a.subtracted_units(), units));
-    a.set_subtracted_tco2e(SaturatingAdd(a.subtracted_tco2e(), tco2e));
+  auto* entries = a.mutable_entries();
+  auto it = std::lower_bound(entries->begin(), entries->end(), key,
+                             [](const v1::AdjustmentEntry& x, const v1::AdjustmentEntry& y) {
+                               return EntryKey(x) < EntryKey(y);
+                             });
+  if (it == entries->end() || EntryKey(*it) != EntryKey(key)) {
+    const int index = static_cast<int>(it - entries->begin());
+    key.set_units("0");
+    key.set_tco2e_micro("0");
+    *entries->Add() = key;
+    for (int i = entries->size() - 1; i > index; --i) entries->SwapElements(i, i - 1);
+    it = entries->begin() + index;
   }
-  a.set_net_units(ClampedDifference(a.added_units(), a.subtracted_units()));
-  a.set_net_tco2e(ClampedDifference(a.added_tco2e(), a.subtracted_tco2e()));
-  kv_->Put(Table::kState, key, Serialize(a));
+  const U128 total_units = ParseStored(it->units()) + units;
+  ITMO_CHECK(total_units < (static_cast<U128>(1) << 80));  // limits.h.
+  it->set_units(U128ToDecimal(total_units));
+  it->set_tco2e_micro(U128ToDecimal(total_units * num * (kConversionDenominatorMax / den)));
+  Totalize(&a);
+  kv_->Put(Table::kState, state_key, Serialize(a));
 }
 
 void BlockExecutor::AddHistory(TxState& tx, std::string_view action, const v1::AccountRef& from,
@@ -293,7 +341,9 @@ Check BlockExecutor::Transfer(TxState& tx, const v1::Transfer& action) {
     // International, to another Party than the first-transferring one: the first transfer of
     // NDC-authorized units (R5, R6). Sent back and out again, the units are ACTIVE: a plain
     // transfer.
-    bool crosses = action.to().registry_id() != action.from().registry_id() &&
+    // International means between two Parties: the holder Parties of the accounts differ,
+    // whatever registry hosts them (two Parties' accounts in UN-IR included).
+    bool crosses = from.holder_party() != to.holder_party() &&
                    to.holder_party() != p.block.first_transferring_party();
     std::string where = RangeText(p.block.originating_registry(), p.first, p.last);
     if (p.block.state() == v1::UNIT_STATE_ISSUED) {
@@ -326,7 +376,7 @@ Check BlockExecutor::Transfer(TxState& tx, const v1::Transfer& action) {
         tx, pieces[i], "transfer", action.from(), action.to(),
         [&](v1::UnitBlock& b) {
           *b.mutable_holder() = action.to();
-          if (first[i]) MarkFirstTransfer(tx, first_transfers, &b);
+          if (first[i]) MarkFirstTransfer(tx, first_transfers, &b, v1::PURPOSE_NDC);
         },
         first[i]);
   }

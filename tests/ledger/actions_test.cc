@@ -43,9 +43,9 @@ TEST(ActionsTest, IssueCreatesOneIssuedBlock) {
   EXPECT_EQ(blocks[0].vintage(), 2025u);
   EXPECT_EQ(blocks[0].issued_height(), 1u);
   ASSERT_OK_AND_ASSIGN(auto holdings, h.ledger().GetHoldings(Ref("CHE-NR", "che-1")));
-  EXPECT_EQ(holdings.total_units(), 3000u);
+  EXPECT_EQ(holdings.held_units(), "3000");
   ASSERT_EQ(holdings.totals_size(), 1);
-  EXPECT_EQ(holdings.totals(0).units(), 3000u);
+  EXPECT_EQ(holdings.totals(0).units(), "3000");
   EXPECT_EQ(holdings.totals(0).state(), v1::UNIT_STATE_ISSUED);
 }
 
@@ -78,9 +78,9 @@ TEST(ActionsTest, AuthorizeAttachesAndFirstTransferAddsAdjustment) {
   ASSERT_OK_AND_ASSIGN(auto adj, h.ledger().GetAdjustments("CHE", 2021, 2035));
   ASSERT_EQ(adj.size(), 1u);
   EXPECT_EQ(adj[0].year(), 2030u);
-  EXPECT_EQ(adj[0].added_units(), 300u);
-  EXPECT_EQ(adj[0].added_tco2e(), 300u);
-  EXPECT_EQ(adj[0].net_units(), 300);
+  EXPECT_EQ(AddedUnits(adj[0]), 300u);
+  EXPECT_EQ(adj[0].added_tco2e(), "300.000");
+  EXPECT_EQ(adj[0].net_tco2e(), "300.000");
 }
 
 TEST(ActionsTest, UseNdcSubtractsFromUsingParty) {
@@ -100,8 +100,8 @@ TEST(ActionsTest, UseNdcSubtractsFromUsingParty) {
   EXPECT_EQ(blocks[1].retirement().year(), 2030u);
   ASSERT_OK_AND_ASSIGN(auto adj, h.ledger().GetAdjustments("GHA", 2030, 2030));
   ASSERT_EQ(adj.size(), 1u);
-  EXPECT_EQ(adj[0].subtracted_units(), 10u);
-  EXPECT_EQ(adj[0].net_units(), -10);
+  EXPECT_EQ(SubtractedUnits(adj[0]), 10u);
+  EXPECT_EQ(adj[0].net_tco2e(), "-10.000");
 }
 
 TEST(ActionsTest, UseOimpAndCancel) {
@@ -112,14 +112,18 @@ TEST(ActionsTest, UseOimpAndCancel) {
             v1::REASON_OK);
   ASSERT_EQ(h.RunOne(IssueBody("CHE-NR", "che-1", 1, 100, 2025, "A1")).code(), v1::REASON_OK);
   // OIMP use of AUTHORIZED units under USE_OR_CANCELLATION: first transfer and use at once.
-  auto out = h.RunOne(UseOimpBody(Ref("CHE-NR", "che-1"), {Range("CHE-NR", 1, 10)}));
+  // It books CHE's addition, so CHE's authority co-signs with the holding registry.
+  auto out =
+      h.RunOne(UseOimpBody(Ref("CHE-NR", "che-1"), {Range("CHE-NR", 1, 10)}), {"CHE-NR", "CHE"});
   ASSERT_EQ(out.code(), v1::REASON_OK) << out.message();
   EXPECT_TRUE(out.first_transfer());
   v1::UnitBlock used = h.BlockAt("CHE-NR", 5);
   ExpectBlock(used, 1, 10, v1::UNIT_STATE_USED_OIMP, Ref("CHE-NR", "che-1"));
   EXPECT_TRUE(used.first_transferred());
   EXPECT_EQ(used.retirement().oimp_purpose(), "CORSIA");
-  out = h.RunOne(CancelBody(Ref("CHE-NR", "che-1"), {Range("CHE-NR", 11, 20)}));
+  out =
+      h.RunOne(CancelBody(Ref("CHE-NR", "che-1"), {Range("CHE-NR", 11, 20)}, v1::CANCELLATION_OMGE),
+               {"CHE-NR", "CHE"});
   ASSERT_EQ(out.code(), v1::REASON_OK) << out.message();
   v1::UnitBlock cancelled = h.BlockAt("CHE-NR", 15);
   ExpectBlock(cancelled, 11, 20, v1::UNIT_STATE_CANCELLED, Ref("CHE-NR", "che-1"));

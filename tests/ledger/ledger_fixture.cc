@@ -183,12 +183,28 @@ v1::TransactionBody UseOimpBody(const v1::AccountRef& from,
   return body;
 }
 
-v1::TransactionBody CancelBody(const v1::AccountRef& from,
-                               const std::vector<v1::UnitRange>& ranges) {
+uint64_t AddedUnits(const v1::Adjustment& a) {
+  uint64_t sum = 0;
+  for (const auto& e : a.entries()) {
+    if (e.direction() == v1::ADJUSTMENT_ADDITION) sum += std::stoull(e.units());
+  }
+  return sum;
+}
+
+uint64_t SubtractedUnits(const v1::Adjustment& a) {
+  uint64_t sum = 0;
+  for (const auto& e : a.entries()) {
+    if (e.direction() == v1::ADJUSTMENT_SUBTRACTION) sum += std::stoull(e.units());
+  }
+  return sum;
+}
+
+v1::TransactionBody CancelBody(const v1::AccountRef& from, const std::vector<v1::UnitRange>& ranges,
+                               v1::CancellationReason reason) {
   v1::TransactionBody body;
   *body.mutable_cancel()->mutable_from() = from;
   for (const auto& r : ranges) *body.mutable_cancel()->add_ranges() = r;
-  body.mutable_cancel()->set_reason(v1::CANCELLATION_OMGE);
+  body.mutable_cancel()->set_reason(reason);
   return body;
 }
 

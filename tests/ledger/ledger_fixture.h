@@ -50,9 +50,13 @@ v1::TransactionBody UseNdcBody(const std::string& party, const v1::AccountRef& f
 v1::TransactionBody UseOimpBody(const v1::AccountRef& from,
                                 const std::vector<v1::UnitRange>& ranges,
                                 const std::string& purpose = "CORSIA");
-v1::TransactionBody CancelBody(const v1::AccountRef& from,
-                               const std::vector<v1::UnitRange>& ranges);
+v1::TransactionBody CancelBody(const v1::AccountRef& from, const std::vector<v1::UnitRange>& ranges,
+                               v1::CancellationReason reason = v1::CANCELLATION_VOLUNTARY);
 v1::TransactionBody QuarantineBody(const std::vector<v1::UnitRange>& ranges, bool quarantined);
+
+// Sums of the exact unit counts of an adjustment's entries, all metrics (tests use small numbers).
+uint64_t AddedUnits(const v1::Adjustment& a);
+uint64_t SubtractedUnits(const v1::Adjustment& a);
 
 // A snapshot of everything observable, to prove that a rejected transaction changed nothing.
 struct Observed {

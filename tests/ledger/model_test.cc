@@ -188,7 +188,8 @@ class ModelRun {
       for (int i = 0; i < kTxsPerBlock; ++i) {
         bool accept = false;
         v1::TransactionBody body = Generate(model, &accept);
-        txs.push_back(h_.Sign(body));
+        txs.push_back(h_.Sign(body, cosigned_));
+        cosigned_.clear();
         expected.push_back(accept);
         (accept ? accepted_ : rejected_)++;
       }
@@ -281,7 +282,8 @@ class ModelRun {
         return body;
       }
     }
-    bool first_now = corsia && definition == v1::FIRST_TRANSFER_AUTHORIZATION;
+    bool first_now = corsia && (definition == v1::FIRST_TRANSFER_AUTHORIZATION ||
+                                definition == v1::FIRST_TRANSFER_ISSUANCE);  // Issue 8, 2.
     if (first_now && keys.size() > cap) return body;
     *accept = true;
     m.auths[id] = Auth{party, ndc, corsia, definition, cap, 0, false, 1};
@@ -312,6 +314,10 @@ class ModelRun {
     body.mutable_change_authorization()->set_expected_version(version);
     body.mutable_change_authorization()->set_revoke(true);
     *accept = found != m.auths.end() && !found->second.revoked && found->second.version == version;
+    if (!*accept) return body;
+    for (const auto& [k, u] : m.units) {  // R10: quarantine holds against revocation.
+      if (u.state == S::kAuthorized && u.auth == id && u.quarantined) *accept = false;
+    }
     if (!*accept) return body;
     found->second.revoked = true;
     found->second.version++;
@@ -355,7 +361,7 @@ class ModelRun {
       const Unit& u = m.units.at(k);
       if (u.state == S::kIssued) return body;
       if (u.state != S::kAuthorized) continue;
-      bool crosses = t.registry != f.registry && t.party != u.party;
+      bool crosses = t.party != f.party && t.party != u.party;  // Between two Parties.
       if (crosses && m.auths.at(u.auth).ndc) {
         demand[u.auth]++;
         first.insert(k);
@@ -420,6 +426,15 @@ class ModelRun {
     }
     if (!m.CapsOk(demand)) return body;
     *accept = true;
+    if (!demand.empty()) {  // A first transfer at use/cancel: the host co-signs (issue 8, 3c).
+      cosigned_ = {f.registry};
+      for (const auto& [id, n] : demand) {
+        if (std::find(cosigned_.begin(), cosigned_.end(), m.auths.at(id).party) ==
+            cosigned_.end()) {
+          cosigned_.push_back(m.auths.at(id).party);
+        }
+      }
+    }
     for (const Key& k : keys) {
       Unit& u = m.units.at(k);
       if (first.contains(k)) m.FirstTransfer(u);
@@ -439,7 +454,8 @@ class ModelRun {
     if (!Expand(ranges, &keys)) return body;
     for (const Key& k : keys) {
       auto it = m.units.find(k);
-      if (it == m.units.end() || Terminal(it->second.state) || it->second.quarantined == flag) {
+      if (it == m.units.end() || (flag && Terminal(it->second.state)) ||
+          it->second.quarantined == flag) {
         return body;
       }
     }
@@ -505,8 +521,8 @@ class ModelRun {
       uint64_t added = 0;
       uint64_t subtracted = 0;
       for (const auto& a : adjustments) {
-        added += a.added_units();
-        subtracted += a.subtracted_units();
+        added += AddedUnits(a);
+        subtracted += SubtractedUnits(a);
       }
       EXPECT_EQ(added, m.ca_added.contains(party) ? m.ca_added.at(party) : 0) << "seed " << seed;
       EXPECT_EQ(subtracted, m.ca_subtracted.contains(party) ? m.ca_subtracted.at(party) : 0);
@@ -517,6 +533,7 @@ class ModelRun {
 
   Generator gen_;
   LedgerHarness h_;
+  std::vector<std::string> cosigned_;  // Signers of the next transaction (default: submitter).
 
  public:
   uint64_t accepted_ = 0;

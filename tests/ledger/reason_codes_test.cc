@@ -321,6 +321,7 @@ TEST_F(ReasonCodeTest, SectorNotAuthorized) {
 }
 
 TEST_F(ReasonCodeTest, VintageOutsideNdcPeriod) {
+  h.time_ms = kTime2030Ms + 2 * kYearMs;  // 2032: a use inside the 2031-2035 period (5016).
   Expect(UseNdcBody("GHA", gha1, {Range("CHE-NR", 1, 10)}, 2031, 2035),
          v1::REASON_VINTAGE_OUTSIDE_NDC_PERIOD);
 }
@@ -366,9 +367,10 @@ TEST_F(ReasonCodeTest, ActivityNotAuthorized) {
 }
 
 // Guards that this file covers every code: add a test above when a code is added.
+// (5015 OMGE_NOT_ADJUSTED and 5016 USE_YEAR_OUTSIDE_NDC_PERIOD: tests in defects_test.cc.)
 TEST_F(ReasonCodeTest, EveryCodeHasATest) {
   const google::protobuf::EnumDescriptor* d = v1::ReasonCode_descriptor();
-  EXPECT_EQ(d->value_count(), 1 + 11 + 8 + 11 + 7 + 14) << "a reason code has no test in this file";
+  EXPECT_EQ(d->value_count(), 1 + 11 + 8 + 11 + 7 + 16) << "a reason code has no test in this file";
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ TEST_F(RulesTest, R6OneFirstTransfer) {
   EXPECT_FALSE(out.first_transfer());
   ASSERT_OK_AND_ASSIGN(auto adj, h.ledger().GetAdjustments("CHE", 2021, 2035));
   ASSERT_EQ(adj.size(), 1u);
-  EXPECT_EQ(adj[0].added_units(), 100u);
+  EXPECT_EQ(AddedUnits(adj[0]), 100u);
   ASSERT_OK_AND_ASSIGN(auto a, h.ledger().GetAuthorization("A1"));
   EXPECT_EQ(a->first_transferred(), 100u);
   // A domestic move of authorized units is no first transfer either.
@@ -169,10 +169,12 @@ TEST_F(RulesTest, R9VintageAndPeriod) {
   Ok(IssueBody("CHE-NR", "che-1", 1, 10, 2025, "A1"));
   Ok(IssueBody("CHE-NR", "che-1", 11, 20, 2025, "A2", "CA0002"));
   Ok(TransferBody(che1, gha1, {Range("CHE-NR", 1, 20)}));
+  h.time_ms = kTime2030Ms + 2 * kYearMs;  // 2032: the year of use lies in 2031-2035.
   EXPECT_EQ(Code(UseNdcBody("GHA", gha1, {Range("CHE-NR", 1, 5)}, 2031, 2035)),
             v1::REASON_VINTAGE_OUTSIDE_NDC_PERIOD);
   Ok(UseNdcBody("GHA", gha1, {Range("CHE-NR", 11, 15)}, 2031, 2035));  // CA0002 flags instead.
   EXPECT_TRUE(h.BlockAt("CHE-NR", 11).retirement().vintage_outside_period());
+  h.time_ms = kTime2030Ms;
   Ok(UseNdcBody("GHA", gha1, {Range("CHE-NR", 1, 5)}, 2021, 2030));
   EXPECT_FALSE(h.BlockAt("CHE-NR", 1).retirement().vintage_outside_period());
 }
@@ -268,7 +270,7 @@ TEST_F(RulesTest, R14Time) {
   EXPECT_EQ(h.BlockAt("CHE-NR", 1).first_transfer_year(), 2027u);
   ASSERT_OK_AND_ASSIGN(auto adj, h.ledger().GetAdjustments("CHE", 2027, 2027));
   ASSERT_EQ(adj.size(), 1u);
-  EXPECT_EQ(adj[0].added_units(), 10u);
+  EXPECT_EQ(AddedUnits(adj[0]), 10u);
   EXPECT_EQ(Code(IssueBody("CHE-NR", "che-1", 1001, 1010, 2028)), v1::REASON_INVALID_VINTAGE);
   h.time_ms = kTime2030Ms;
   Ok(UseNdcBody("GHA", gha1, {Range("CHE-NR", 1, 10)}));

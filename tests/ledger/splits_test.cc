@@ -140,7 +140,7 @@ TEST_F(SplitsTest, RangeStraddlingTwoVintagesIsHandledPerBlock) {
   ASSERT_OK_AND_ASSIGN(auto holdings, h.ledger().GetHoldings(gha1));
   ASSERT_EQ(holdings.totals_size(), 2);
   EXPECT_EQ(holdings.totals(0).vintage(), 2024u);
-  EXPECT_EQ(holdings.totals(0).units(), 50u);
+  EXPECT_EQ(holdings.totals(0).units(), "50");
 }
 
 TEST_F(SplitsTest, StraddleWithOneFailingBlockRejectsTheWholeTransaction) {

@@ -168,7 +168,7 @@ TEST_F(LedgerServiceTest, StatusAndQueriesAnswerFromCommittedState) {
   holdings_request.mutable_account()->set_account_id("acc-1");
   v1::Holdings holdings;
   ASSERT_TRUE(service_->GetHoldings(nullptr, &holdings_request, &holdings).ok());
-  EXPECT_EQ(holdings.total_units(), 0u);
+  EXPECT_EQ(holdings.held_units(), "0");
   holdings_request.mutable_account()->set_account_id("nobody");
   EXPECT_EQ(service_->GetHoldings(nullptr, &holdings_request, &holdings).error_code(),
             grpc::StatusCode::NOT_FOUND);
