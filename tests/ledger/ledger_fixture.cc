@@ -129,6 +129,19 @@ v1::TransactionBody IssueBody(const std::string& registry, const std::string& ac
   return body;
 }
 
+v1::TransactionBody IssueFactorBody(const std::string& registry, const std::string& account,
+                                    uint64_t first, uint64_t last, const Factor& factor,
+                                    uint32_t vintage, const std::string& authorization_id,
+                                    const std::string& first_transferring_party) {
+  v1::TransactionBody body = IssueBody(registry, account, first, last, vintage, authorization_id);
+  v1::IssuanceSpec* spec = body.mutable_issue()->mutable_blocks(0);
+  spec->set_metric(factor.metric);
+  spec->set_conversion_numerator(factor.numerator);
+  spec->set_conversion_denominator(factor.denominator);
+  spec->set_first_transferring_party(first_transferring_party);
+  return body;
+}
+
 v1::TransactionBody AuthorizeBody(const std::string& party, const std::string& id, uint64_t cap,
                                   bool ndc, const std::vector<std::string>& oimp,
                                   v1::FirstTransferDefinition definition,

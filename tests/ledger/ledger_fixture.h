@@ -37,6 +37,24 @@ v1::TransactionBody IssueBody(const std::string& registry, const std::string& ac
                               uint64_t first, uint64_t last, uint32_t vintage = 2025,
                               const std::string& authorization_id = "",
                               const std::string& approach = "CA0001");
+// A conversion factor other than 1/1: `metric` with t CO2e per unit = numerator / denominator.
+struct Factor {
+  std::string metric;
+  uint64_t numerator;
+  uint64_t denominator;
+};
+inline const Factor kTonnes{"tCO2e", 1, 1};
+inline const Factor kMwhGrid{"MWh", 9, 20};         // 0.45 t CO2e per MWh of grid electricity.
+inline const Factor kMwhGrid2026{"MWh", 2, 5};      // The same metric with the next year's factor.
+inline const Factor kMethaneTonnes{"tCH4", 28, 1};  // GWP-100 of methane.
+inline const Factor kKgCo2{"kgCO2e", 1, 1000};
+// IssueBody with another metric and factor (and optionally another first-transferring Party, e.g.
+// for issuance by the international registry).
+v1::TransactionBody IssueFactorBody(const std::string& registry, const std::string& account,
+                                    uint64_t first, uint64_t last, const Factor& factor,
+                                    uint32_t vintage = 2025,
+                                    const std::string& authorization_id = "",
+                                    const std::string& first_transferring_party = "");
 v1::TransactionBody AuthorizeBody(
     const std::string& party, const std::string& id, uint64_t cap, bool ndc = true,
     const std::vector<std::string>& oimp = {},
