@@ -372,6 +372,14 @@ class ModelRun {
     auto ranges = gen_.RandomRanges(m.units);
     int from = HeldAccount(m, ranges[0]);
     int to = gen_.RandomAccount();
+    // Bias towards the international registry, where two Parties' accounts share one registry
+    // (indices 5 che-ir, 6 gha-ir): a move between them is international (issue 8).
+    const std::string& from_party = Accounts()[from].party;
+    if (Accounts()[from].registry == "UN-IR" && gen_.Chance(50)) to = from == 5 ? 6 : 5;
+    if (Accounts()[from].registry != "UN-IR" && gen_.Chance(20)) {
+      if (from_party == "CHE") to = 5;
+      if (from_party == "GHA") to = 6;
+    }
     const Acct& f = Accounts()[from];
     const Acct& t = Accounts()[to];
     v1::TransactionBody body =
