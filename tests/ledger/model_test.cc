@@ -437,8 +437,13 @@ class ModelRun {
     auto ranges = gen_.RandomRanges(m.units);
     int from = HeldAccount(m, ranges[0]);
     const Acct& f = Accounts()[from];
+    // Cancellation reasons: OMGE of units no Party adjusted is refused (5015, issue 8).
+    const v1::CancellationReason reasons[] = {v1::CANCELLATION_VOLUNTARY, v1::CANCELLATION_OMGE,
+                                              v1::CANCELLATION_OTHER};
+    const v1::CancellationReason reason = reasons[gen_.Uniform(0, 2)];
+    const bool omge = !use && reason == v1::CANCELLATION_OMGE;
     v1::TransactionBody body = use ? UseOimpBody(Ref(f.registry, f.account), ranges)
-                                   : CancelBody(Ref(f.registry, f.account), ranges);
+                                   : CancelBody(Ref(f.registry, f.account), ranges, reason);
     *accept = false;
     std::vector<Key> keys;
     if (!Expand(ranges, &keys) || !Movable(m, keys, from)) return body;
@@ -448,10 +453,12 @@ class ModelRun {
       const Unit& u = m.units.at(k);
       if (use && u.state == S::kIssued) return body;
       if (use && u.state == S::kActive && !u.snapshot_corsia) return body;
+      if (omge && u.state == S::kIssued) return body;  // Nobody adjusted for it.
       if (u.state != S::kAuthorized) continue;
       const Auth& a = m.auths.at(u.auth);
       bool on_use = a.corsia && a.definition == v1::FIRST_TRANSFER_USE_OR_CANCELLATION;
       if (use && !on_use) return body;
+      if (omge && !on_use) return body;  // Not first transferred by this cancellation either.
       if (on_use) {
         demand[u.auth]++;
         first.insert(k);
