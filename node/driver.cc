@@ -121,7 +121,14 @@ absl::Status Driver::ProcessForTest(const consensus::Event& event) {
 }
 
 void Driver::KeepProposal(const v1::ConsensusMessage& message) {
+  // Every block the replica may insert into its tree is indexed for the duplicate checks before
+  // the replica sees it (its parent must be known when the replica asks ValidateProposal).
+  if (message.has_block_response()) {
+    const auto& blocks = message.block_response().blocks();
+    for (int i = blocks.size() - 1; i >= 0; --i) executor_->NoteBlock(blocks[i]);
+  }
   if (!message.has_proposal()) return;
+  executor_->NoteBlock(message.proposal().block());
   // Not fatal: losing it only weakens recovery when every validator restarts at once.
   absl::Status status = blocks_->SavePendingBlock(message.proposal().block());
   if (!status.ok()) spdlog::warn("keeping proposal block: {}", status.ToString());

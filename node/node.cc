@@ -242,7 +242,7 @@ void MakeMempool(NodeParts* p) {
                           ledger::VerifyTransaction(tx, chain_id, *verifier));
     return VerifiedTx{std::string(crypto::AsStringView(ledger::TransactionId(tx))),
                       body.submitter(), body.client_tx_id(),
-                      static_cast<int32_t>(body.submitter_kind())};
+                      static_cast<int32_t>(body.submitter_kind()), body.valid_until_ms()};
   };
   TxAdmitFn admit = [p](const v1::SignedTransaction& tx, const VerifiedTx& verified) {
     return p->executor->WithLedger([&](const ledger::StateMachine& ledger) -> absl::Status {
@@ -319,6 +319,12 @@ absl::Status MakeConsensus(NodeParts* p) {
     chain.head = head->committed();
   }
   ITMO_ASSIGN_OR_RETURN(chain.pending_blocks, p->blocks->LoadPendingBlocks());
+  // Lowest height first: each block's parent is indexed before it.
+  std::sort(chain.pending_blocks.begin(), chain.pending_blocks.end(),
+            [](const v1::Block& a, const v1::Block& b) {
+              return a.header().height() < b.header().height();
+            });
+  for (const v1::Block& block : chain.pending_blocks) p->executor->NoteBlock(block);
   p->replica = std::make_unique<consensus::Replica>(options, safety.value_or(v1::SafetyState()),
                                                     p->signer.get(), &p->verifier,
                                                     p->executor.get(), std::move(chain));
