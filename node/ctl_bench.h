@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "node/ctl_util.h"
 #include "absl/time/time.h"
+#include "node/ctl_util.h"
 
 namespace itmo::node::ctl {
 

@@ -20,8 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/keys.h"
-#include "node/ctl_util.h"
 #include "itmo/v1/tx.pb.h"
+#include "node/ctl_util.h"
 
 namespace itmo::node::ctl {
 

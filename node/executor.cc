@@ -106,9 +106,8 @@ std::vector<std::string> Executor::Payload(uint64_t height, uint32_t txs_max, ui
   const int64_t now = mempool_->NowMs();
   const uint64_t timestamp_ms =
       std::max<uint64_t>(now > 0 ? static_cast<uint64_t>(now) : 0, pending_timestamp_ms_max_);
-  return mempool_->Batch(height, txs, bytes, timestamp_ms, [this](const std::string& id) {
-    return pending_tx_refs_.contains(id);
-  });
+  return mempool_->Batch(height, txs, bytes, timestamp_ms,
+                         [this](const std::string& id) { return pending_tx_refs_.contains(id); });
 }
 
 void Executor::NoteBlock(const v1::Block& block) {
@@ -161,10 +160,9 @@ absl::Status Executor::CheckAncestors(const v1::Block& block,
   for (uint32_t steps = 0; parent_height > head; ++steps) {
     auto it = pending_.find(parent);
     if (it == pending_.end() || steps > kPendingIndexBlocksMax) {
-      return absl::FailedPreconditionError(absl::StrCat("proposal at height ",
-                                                        block.header().height(), ": ancestor ",
-                                                        Hex(parent), " at height ", parent_height,
-                                                        " is not known, cannot check duplicates"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("proposal at height ", block.header().height(), ": ancestor ", Hex(parent),
+                       " at height ", parent_height, " is not known, cannot check duplicates"));
     }
     const PendingBlock& ancestor = it->second;
     ITMO_CHECK(ancestor.height == parent_height);
@@ -209,8 +207,8 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
     }
     auto [previous, inserted] = ids.emplace(tx_id, i);
     if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat("proposal tx ", i, " (", Hex(tx_id),
-                                                     ") duplicates tx ", previous->second));
+      return absl::InvalidArgumentError(
+          absl::StrCat("proposal tx ", i, " (", Hex(tx_id), ") duplicates tx ", previous->second));
     }
     const std::optional<uint64_t> pending = mempool_->PendingDeadline(tx_id);
     if (!deadline.has_value()) deadline = pending;
@@ -222,9 +220,9 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
       deadline = body.valid_until_ms();
     }
     if (*deadline < timestamp_ms) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("proposal tx ", i, " (", Hex(tx_id), ") expired: valid_until_ms ", *deadline,
-                       " < block timestamp ", timestamp_ms));
+      return absl::InvalidArgumentError(absl::StrCat("proposal tx ", i, " (", Hex(tx_id),
+                                                     ") expired: valid_until_ms ", *deadline,
+                                                     " < block timestamp ", timestamp_ms));
     }
     // A pending transaction is not committed (the mempool drops committed ones); others may be.
     if (!pending.has_value()) {

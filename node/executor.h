@@ -17,8 +17,8 @@
 // certified either: it needs an honest voter.
 //
 // Thread-safety: the Application methods, NoteBlock and ExecuteCommitted are called from the
-// consensus thread only. WithLedger() (queries) and executed_head() may be called from any thread; they serialize
-// with execution on one mutex (StateMachine is not thread-safe).
+// consensus thread only. WithLedger() (queries) and executed_head() may be called from any thread;
+// they serialize with execution on one mutex (StateMachine is not thread-safe).
 #pragma once
 
 #include <cstdint>

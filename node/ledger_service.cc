@@ -322,6 +322,10 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* /*context*/,
   response->set_mempool_bytes(mempool_->bytes());
   response->set_version(options_.version);
   response->set_last_commit_time_ms(executor_->last_commit_time_ms());
+  response->set_consensus_messages_dropped(status.consensus_messages_dropped);
+  response->set_peer_messages_dropped_queue_full(status.peer_messages_dropped_queue_full);
+  response->set_peer_messages_dropped_oversize(status.peer_messages_dropped_oversize);
+  response->set_transactions_expired(mempool_->expired_total());
   if (head.height > 0) {
     absl::StatusOr<std::optional<v1::SubscribeCommitsResponse>> record = blocks_->Get(head.height);
     if (record.ok() && record->has_value()) response->set_block_id((*record)->block_id());

@@ -53,8 +53,8 @@ absl::Status Mempool::CheckDeadline(uint64_t valid_until_ms) const {
   const int64_t now = NowMs();
   const uint64_t now_ms = now > 0 ? static_cast<uint64_t>(now) : 0;
   if (valid_until_ms < now_ms) {
-    return absl::InvalidArgumentError(absl::StrCat("transaction expired: valid_until_ms ",
-                                                   valid_until_ms, " < now ", now_ms));
+    return absl::InvalidArgumentError(
+        absl::StrCat("transaction expired: valid_until_ms ", valid_until_ms, " < now ", now_ms));
   }
   if (valid_until_ms - now_ms > options_.lifetime_ms_max) {
     return absl::InvalidArgumentError(
@@ -133,10 +133,9 @@ absl::StatusOr<std::string> Mempool::Add(std::string tx_bytes, bool gossip) {
     if (gossip_.size() >= options_.txs_max) gossip_.pop_front();  // Bounded; the pool keeps it.
     gossip_.push_back(tx_bytes);
   }
-  auto [entry, inserted] = entries_.emplace(
-      seq,
-      Entry{std::move(tx_bytes), verified.tx_id, verified.submitter, std::move(client_key), 0,
-            verified.valid_until_ms});
+  auto [entry, inserted] =
+      entries_.emplace(seq, Entry{std::move(tx_bytes), verified.tx_id, verified.submitter,
+                                  std::move(client_key), 0, verified.valid_until_ms});
   ITMO_CHECK(inserted);
   by_deadline_.insert({verified.valid_until_ms, seq});
   if (auto proposed = proposed_height_.find(verified.tx_id); proposed != proposed_height_.end()) {

@@ -69,7 +69,7 @@ struct VerifiedTx {
   std::string tx_id;  // 32 raw bytes: ledger::TransactionId (BLAKE2b-256 of the body bytes).
   std::string submitter;
   std::string client_tx_id;
-  int32_t submitter_kind = 0;  // v1::SubmitterKind.
+  int32_t submitter_kind = 0;   // v1::SubmitterKind.
   uint64_t valid_until_ms = 0;  // TransactionBody.valid_until_ms.
 };
 
@@ -131,8 +131,8 @@ class Mempool final {
   // Expired here (see above): final.
   bool IsExpired(std::string_view tx_id) const ABSL_LOCKS_EXCLUDED(mu_);
   // The expired tx id of (submitter, client_tx_id), if remembered; empty otherwise.
-  std::string FindExpiredByClientId(std::string_view submitter,
-                                    std::string_view client_tx_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::string FindExpiredByClientId(std::string_view submitter, std::string_view client_tx_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The injected clock (Unix ms).
   int64_t NowMs() const;
   uint64_t expired_total() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -139,7 +139,7 @@ void NodeParts::OnPeerMessage(const std::string& peer_name, v1::PeerMessage mess
         return;
       }
       received.from = PeerIndex(peer_name);
-      absl::Status status = driver->Enqueue(std::move(received));
+      absl::Status status = driver->Enqueue(std::move(received), message.consensus().size());
       if (!status.ok()) spdlog::debug("peer {}: {}", peer_name, status.ToString());
       return;
     }
@@ -374,7 +374,13 @@ absl::Status StartApi(NodeParts* p) {
         NodeStatus status;
         status.round = parts->driver->round();
         status.epoch = 0;
-        if (parts->transport != nullptr) status.peers = parts->transport->ConnectedPeers();
+        status.consensus_messages_dropped = parts->driver->dropped_messages();
+        if (parts->transport != nullptr) {
+          status.peers = parts->transport->ConnectedPeers();
+          PeerTransportStats stats = parts->transport->stats();
+          status.peer_messages_dropped_queue_full = stats.dropped_queue_full;
+          status.peer_messages_dropped_oversize = stats.dropped_oversize;
+        }
         return status;
       });
   grpc::EnableDefaultHealthCheckService(true);
@@ -406,9 +412,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   spdlog::info("{} ({}) chain {}: recovered height {} state root {}", config.name,
                RoleName(config.role), p->genesis.chain_id(), p->blocks->head_height(),
                crypto::ToHex(p->executor->executed_head().state_root));
-  p->driver = std::make_unique<Driver>(DriverOptions{kTickMs, 10'000}, p->replica.get(),
-                                       p->executor.get(), p->blocks.get(), p->network.get(),
-                                       [p](const absl::Status& status, int code) {
+  p->driver = std::make_unique<Driver>(DriverOptions{kTickMs, 10'000, 256ull << 20},
+                                       p->replica.get(), p->executor.get(), p->blocks.get(),
+                                       p->network.get(), [p](const absl::Status& status, int code) {
                                          spdlog::critical("FATAL: {}", status.ToString());
                                          p->RequestStop(code);
                                        });

@@ -33,10 +33,11 @@ constexpr const char* kHelp =
 
 int Main(int argc, char** argv) {
   using itmo::node::ctl::Flags;
-  absl::StatusOr<Flags> flags = Flags::Parse(
-      std::vector<std::string>(argv + 1, argv + argc),
-      {.values = {"localnet", "txs", "streams", "timeout", "nodes", "subscribe", "lifetime-ms",
-                  "ids-out"}, .booleans = {}});
+  absl::StatusOr<Flags> flags =
+      Flags::Parse(std::vector<std::string>(argv + 1, argv + argc),
+                   {.values = {"localnet", "txs", "streams", "timeout", "nodes", "subscribe",
+                               "lifetime-ms", "ids-out"},
+                    .booleans = {}});
   if (!flags.ok()) {
     std::cerr << "itmo-bench: " << flags.status().message() << "\n\n" << kHelp;
     return 1;

@@ -99,7 +99,8 @@ v1::Block Child(const v1::Block& parent, const std::vector<std::string>& txs,
                         ? MakeBlock(height, txs, parent.header().executed_height(),
                                     parent.header().executed_state_root())
                         : MakeBlock(height, txs, height - 1, executed_root);
-  block.mutable_header()->set_parent_id(std::string(crypto::AsStringView(consensus::BlockId(parent))));
+  block.mutable_header()->set_parent_id(
+      std::string(crypto::AsStringView(consensus::BlockId(parent))));
   return block;
 }
 
@@ -173,9 +174,9 @@ TEST_F(ExecutorTest, ValidateProposalRefusesDuplicatesCommittedAndExpiredTransac
   EXPECT_THAT(s.executor->ValidateProposal(orphan),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   // Expired: the deadline is below the block's timestamp.
-  const std::string late = testing::OpenAccountTx("late", "acc-l", testing::RegistryKey(),
-                                                  testing::kNowMs + 10)
-                               .SerializeAsString();
+  const std::string late =
+      testing::OpenAccountTx("late", "acc-l", testing::RegistryKey(), testing::kNowMs + 10)
+          .SerializeAsString();
   v1::Block expired = Child(second, {late});
   expired.mutable_header()->set_timestamp_ms(testing::kNowMs + 11);
   absl::Status too_late = s.executor->ValidateProposal(expired);
@@ -325,7 +326,8 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
                          s.mempool->Add(testing::OpenAccountTx("c1", "acc-1").SerializeAsString()));
     auto replica = MakeReplica(s, &signer);
     NullNetwork network;
-    Driver driver({10, 100}, replica.get(), s.executor.get(), s.blocks.get(), &network, nullptr);
+    Driver driver({10, 100, 1 << 20}, replica.get(), s.executor.get(), s.blocks.get(), &network,
+                  nullptr);
     ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));
     RunUntil(driver, 3, &now_ms);
     ASSERT_OK_AND_ASSIGN(auto location, s.blocks->FindTx(id));
@@ -350,7 +352,8 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
   auto replica = MakeReplica(s, &signer);
   EXPECT_EQ(replica->committed_height(), first_run_height);
   NullNetwork network;
-  Driver driver({10, 100}, replica.get(), s.executor.get(), s.blocks.get(), &network, nullptr);
+  Driver driver({10, 100, 1 << 20}, replica.get(), s.executor.get(), s.blocks.get(), &network,
+                nullptr);
   ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));
   // Consensus continues from the recovered head (and the kept pending proposal blocks).
   ASSERT_OK(s.mempool->Add(testing::OpenAccountTx("c2", "acc-2").SerializeAsString()));
@@ -377,6 +380,39 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
   ASSERT_OK(s.executor->ExecuteCommitted(next));
   ASSERT_OK_AND_ASSIGN(auto record, s.blocks->Get(next_height));
   EXPECT_EQ(record->outcomes(0).code(), v1::REASON_DUPLICATE_TRANSACTION);
+}
+
+TEST_F(ExecutorTest, FloodingPeerFillsOnlyItsOwnConsensusQueue) {
+  Stack s(dir_.File("db"), genesis_);
+  crypto::Ed25519Signer signer(testing::ValidatorKey(0));
+  auto replica = MakeReplica(s, &signer);
+  NullNetwork network;
+  Driver driver({10, /*queue_max=*/3, /*queue_bytes_max=*/1000}, replica.get(), s.executor.get(),
+                s.blocks.get(), &network, nullptr);
+  auto message = [](uint32_t from) { return consensus::MessageReceived{from, {}}; };
+  for (int i = 0; i < 5; ++i) {
+    absl::Status status = driver.Enqueue(message(1), 10);
+    EXPECT_EQ(status.ok(), i < 3) << i;
+  }
+  EXPECT_THAT(driver.Enqueue(message(1), 0), StatusIs(absl::StatusCode::kResourceExhausted));
+  // By bytes too.
+  EXPECT_THAT(driver.Enqueue(message(2), 1001), StatusIs(absl::StatusCode::kResourceExhausted));
+  // The flood does not crowd out another peer.
+  ASSERT_OK(driver.Enqueue(message(2), 100));
+  ASSERT_OK(driver.Enqueue(message(0), 100));
+  EXPECT_EQ(driver.dropped_messages_from(1), 3u);
+  EXPECT_EQ(driver.dropped_messages_from(2), 1u);
+  EXPECT_EQ(driver.dropped_messages_from(0), 0u);
+  EXPECT_EQ(driver.dropped_messages(), 4u);
+  // Round-robin: one message of each sender before the flooder's second.
+  std::vector<consensus::MessageReceived> batch = driver.TEST_TakeBatch(4);
+  ASSERT_EQ(batch.size(), 4u);
+  EXPECT_EQ(batch[0].from, 0u);
+  EXPECT_EQ(batch[1].from, 1u);
+  EXPECT_EQ(batch[2].from, 2u);
+  EXPECT_EQ(batch[3].from, 1u);
+  EXPECT_EQ(driver.TEST_TakeBatch(10).size(), 1u);
+  EXPECT_TRUE(driver.TEST_TakeBatch(10).empty());
 }
 
 TEST(CommitFeedTest, SlowSubscriberOverflowsWithoutBlockingPublisher) {
