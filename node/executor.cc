@@ -110,31 +110,36 @@ std::vector<std::string> Executor::Payload(uint64_t height, uint32_t txs_max, ui
                          [this](const std::string& id) { return pending_tx_refs_.contains(id); });
 }
 
-void Executor::NoteBlock(const v1::Block& block) {
+const std::vector<std::string>* Executor::NoteBlock(const v1::Block& block) {
   const uint64_t height = block.header().height();
-  if (height <= executed_head().height) return;
+  if (height <= executed_head().height) return nullptr;
   std::string id(crypto::AsStringView(consensus::BlockId(block)));
-  if (pending_.contains(id)) return;
+  if (auto it = pending_.find(id); it != pending_.end()) return &it->second.ids_in_order;
   if (pending_.size() >= kPendingIndexBlocksMax) {
-    spdlog::warn("pending block index full ({} blocks): block at height {} not indexed",
-                 pending_.size(), height);
-    return;
+    if (index_log_.Allow()) {
+      spdlog::warn("pending block index full ({} blocks): block at height {} not indexed",
+                   pending_.size(), height);
+    }
+    return nullptr;
   }
   PendingBlock entry;
   entry.height = height;
   entry.parent_id = block.header().parent_id();
   v1::SignedTransaction tx;
+  entry.ids_in_order.reserve(static_cast<size_t>(block.txs_size()));
   for (const std::string& bytes : block.txs()) {
-    std::string tx_id = TxIdOf(bytes, &tx);
-    if (!tx_id.empty()) entry.tx_ids.insert(std::move(tx_id));
+    entry.ids_in_order.push_back(TxIdOf(bytes, &tx));
+    if (!entry.ids_in_order.back().empty()) entry.tx_ids.insert(entry.ids_in_order.back());
   }
   std::vector<std::string> ids(entry.tx_ids.begin(), entry.tx_ids.end());
   for (const std::string& tx_id : ids) ++pending_tx_refs_[tx_id];
   pending_timestamp_ms_max_ = std::max(pending_timestamp_ms_max_, TimestampOf(block.header()));
   pending_by_height_.emplace(height, id);
-  pending_.emplace(std::move(id), std::move(entry));
+  auto [it, inserted] = pending_.emplace(std::move(id), std::move(entry));
+  ITMO_CHECK(inserted);
   mempool_->MarkInFlight(height, ids);
   ITMO_DCHECK(pending_.size() == pending_by_height_.size());
+  return &it->second.ids_in_order;
 }
 
 void Executor::PrunePending(uint64_t committed_height) {
@@ -184,7 +189,8 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
   ITMO_CHECK(block.header().height() > 0);
   // The replica holds the block (it asks only about blocks in its tree), whatever we answer: its
   // children, possibly proposed within the same Handle(), are checked against it.
-  NoteBlock(block);
+  const std::vector<std::string>* noted = NoteBlock(block);
+  ITMO_CHECK(noted == nullptr || noted->size() == static_cast<size_t>(block.txs_size()));
   const uint64_t timestamp_ms = TimestampOf(block.header());
   absl::flat_hash_map<std::string, int> ids;  // tx id -> index in the block.
   ids.reserve(static_cast<size_t>(block.txs_size()));
@@ -193,8 +199,14 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
     const std::string& bytes = block.txs(i);
     std::optional<uint64_t> deadline;
     std::string tx_id;
+    bool parsed = false;
     if (mempool_->IsVerified(bytes)) {
-      tx_id = TxIdOf(bytes, &tx);
+      if (noted != nullptr) {
+        tx_id = (*noted)[static_cast<size_t>(i)];
+      } else {
+        tx_id = TxIdOf(bytes, &tx);
+        parsed = true;
+      }
     }
     if (tx_id.empty()) {
       absl::StatusOr<VerifiedTx> verified = mempool_->VerifyForProposal(bytes);
@@ -214,7 +226,7 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
     if (!deadline.has_value()) deadline = pending;
     if (!deadline.has_value()) {  // Verified earlier but not pending here: read the body.
       v1::TransactionBody body;
-      if (!body.ParseFromString(tx.body())) {
+      if ((!parsed && !tx.ParseFromString(bytes)) || !body.ParseFromString(tx.body())) {
         return absl::InvalidArgumentError(absl::StrCat("proposal tx ", i, ": malformed body"));
       }
       deadline = body.valid_until_ms();

@@ -36,6 +36,7 @@
 #include "ledger/state_machine.h"
 #include "node/block_store.h"
 #include "node/commit_feed.h"
+#include "node/internal/rate_limit.h"
 #include "node/mempool.h"
 
 namespace itmo::node {
@@ -84,7 +85,9 @@ class Executor final : public consensus::Application {
   // Indexes an uncommitted block the replica holds (a StoreBlock action, or a proposal) for the
   // duplicate checks and marks its transactions in flight in the mempool. Ignores blocks at or
   // below the executed head, already noted, or beyond kPendingIndexBlocksMax.
-  void NoteBlock(const v1::Block& block);
+  // Returns the block's tx ids in block order (empty for an unparseable one), or null when the
+  // block is not indexed.
+  const std::vector<std::string>* NoteBlock(const v1::Block& block);
   uint32_t pending_blocks_noted() const { return static_cast<uint32_t>(pending_.size()); }
 
   // The state root after `height` (0: genesis), if known.
@@ -103,6 +106,7 @@ class Executor final : public consensus::Application {
   struct PendingBlock {
     uint64_t height = 0;
     std::string parent_id;
+    std::vector<std::string> ids_in_order;
     absl::flat_hash_set<std::string> tx_ids;
   };
 
@@ -123,6 +127,7 @@ class Executor final : public consensus::Application {
   absl::btree_multimap<uint64_t, std::string> pending_by_height_;
   absl::flat_hash_map<std::string, uint32_t> pending_tx_refs_;
   uint64_t pending_timestamp_ms_max_ = 0;
+  internal::LogRateLimit index_log_;
   std::atomic<bool> diverged_{false};
   std::atomic<int64_t> last_commit_time_ms_{0};
 };
