@@ -192,6 +192,13 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
   const std::vector<std::string>* noted = NoteBlock(block);
   ITMO_CHECK(noted == nullptr || noted->size() == static_cast<size_t>(block.txs_size()));
   const uint64_t timestamp_ms = TimestampOf(block.header());
+  const int64_t now = mempool_->NowMs();
+  const uint64_t now_ms = now > 0 ? static_cast<uint64_t>(now) : 0;
+  if (timestamp_ms > now_ms + kBlockTimestampAheadMsMax) {
+    return absl::InvalidArgumentError(absl::StrCat("proposal timestamp ", timestamp_ms, " is ",
+                                                   timestamp_ms - now_ms,
+                                                   " ms ahead of this node's clock"));
+  }
   absl::flat_hash_map<std::string, int> ids;  // tx id -> index in the block.
   ids.reserve(static_cast<size_t>(block.txs_size()));
   v1::SignedTransaction tx;

@@ -13,8 +13,9 @@
 // holds (NoteBlock, from the driver), Payload leaves out any transaction in one of them (and, via
 // the mempool, committed and expired ones), and ValidateProposal refuses a block with a transaction
 // twice in itself, in an uncommitted ancestor, already committed (tx index), or whose
-// valid_until_ms is below the block's timestamp. So a byzantine leader cannot get a duplicate
-// certified either: it needs an honest voter.
+// valid_until_ms is below the block's timestamp, or a block stamped more than
+// kBlockTimestampAheadMsMax ahead of this node's clock (the mempool's). So a byzantine leader
+// cannot get a duplicate certified either: it needs an honest voter.
 //
 // Thread-safety: the Application methods, NoteBlock and ExecuteCommitted are called from the
 // consensus thread only. WithLedger() (queries) and executed_head() may be called from any thread;
@@ -45,6 +46,9 @@ inline constexpr int kExitStateDivergence = 3;
 // Uncommitted blocks indexed for the duplicate checks (the replica holds at most
 // consensus::kPendingBlocksMax; the rest is slack for blocks noted but refused by the replica).
 inline constexpr uint32_t kPendingIndexBlocksMax = 2 * 1024;
+// A voter refuses a block stamped further than this ahead of its own clock: a byzantine leader
+// must not be able to expire every pending transaction with a far-future timestamp.
+inline constexpr uint64_t kBlockTimestampAheadMsMax = 60 * 1000;
 
 struct ExecutorOptions {
   uint32_t block_txs_max = 0;

@@ -182,6 +182,12 @@ TEST_F(ExecutorTest, ValidateProposalRefusesDuplicatesCommittedAndExpiredTransac
   absl::Status too_late = s.executor->ValidateProposal(expired);
   EXPECT_THAT(too_late, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(too_late.message()), HasSubstr("expired"));
+  // A far-future timestamp (that would expire every pending transaction) is refused.
+  v1::Block future = Child(second, {c});
+  future.mutable_header()->set_timestamp_ms(testing::kNowMs + kBlockTimestampAheadMsMax + 1);
+  absl::Status ahead = s.executor->ValidateProposal(future);
+  EXPECT_THAT(ahead, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(ahead.message()), HasSubstr("ahead of this node's clock"));
 }
 
 TEST_F(ExecutorTest, PayloadLeavesOutTransactionsOfUncommittedBlocks) {
