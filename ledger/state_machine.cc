@@ -328,6 +328,12 @@ void StateMachine::AbortBlock() {
 }
 
 bool StateMachine::block_pending() const { return rep_->kv.open(); }
+
+crypto::Digest StateMachine::pending_state_root() const {
+  ITMO_CHECK(rep_->kv.open());
+  ITMO_CHECK(rep_->pending_height == rep_->height + 1);
+  return rep_->kv.hash().Root();
+}
 uint64_t StateMachine::height() const { return rep_->height; }
 crypto::Digest StateMachine::state_root() const { return rep_->committed_root; }
 const std::string& StateMachine::chain_id() const { return rep_->config.chain_id; }

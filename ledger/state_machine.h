@@ -89,6 +89,9 @@ class StateMachine final {
   // The write failed: drops the block's changes (state as before ExecuteBlock). REQUIRES: pending.
   void AbortBlock();
   bool block_pending() const;
+  // The state root the pending block produces (what state_root() will be after CommitBlock), so
+  // the caller can put it in the block's own batch. REQUIRES: block_pending().
+  crypto::Digest pending_state_root() const;
 
   uint64_t height() const;            // Last committed block height (0 = genesis).
   crypto::Digest state_root() const;  // Root after height().

@@ -110,17 +110,22 @@ absl::Status BlockStore::Commit(const v1::SubscribeCommitsResponse& record,
   batch->Put(meta_, kHeadKey, HeightKey(record.height()));
   // Pending proposal blocks at or below the new head are settled.
   std::vector<std::string> settled;
-  ITMO_RETURN_IF_ERROR(store_->Scan(pending_, "", HeightKey(record.height() + 1),
-                                    [&settled](std::string_view key, std::string_view) {
-                                      settled.emplace_back(key);
-                                      return settled.size() < kPendingBlocksStoredMax;
-                                    }));
+  uint64_t settled_bytes = 0;
+  ITMO_RETURN_IF_ERROR(
+      store_->Scan(pending_, "", HeightKey(record.height() + 1),
+                   [&settled, &settled_bytes](std::string_view key, std::string_view value) {
+                     settled.emplace_back(key);
+                     settled_bytes += value.size();
+                     return settled.size() < kPendingBlocksStoredMax;
+                   }));
   for (const std::string& key : settled) batch->Delete(pending_, key);
   ITMO_RETURN_IF_ERROR(store_->Write(*batch, {.sync = true}));
   head_height_.store(record.height(), std::memory_order_release);
   const uint32_t stored = pending_stored_.load();
   pending_stored_.store(stored > settled.size() ? stored - static_cast<uint32_t>(settled.size())
                                                 : 0);
+  const uint64_t bytes = pending_bytes_.load();
+  pending_bytes_.store(bytes > settled_bytes ? bytes - settled_bytes : 0);
   return absl::OkStatus();
 }
 
@@ -175,14 +180,24 @@ absl::Status BlockStore::SavePendingBlock(const v1::Block& block) {
   if (height <= head_height() || height > head_height() + kPendingBlocksStoredMax) {
     return absl::OkStatus();  // Settled already, or implausibly far ahead.
   }
+  std::string bytes = block.SerializeAsString();
   if (pending_stored_.fetch_add(1) >= kPendingBlocksStoredMax) {
     pending_stored_.fetch_sub(1);
-    return absl::OkStatus();
+    pending_refused_.fetch_add(1);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("pending block store full: ", kPendingBlocksStoredMax, " blocks"));
+  }
+  if (pending_bytes_.fetch_add(bytes.size()) + bytes.size() > kPendingBlocksStoredBytesMax) {
+    pending_bytes_.fetch_sub(bytes.size());
+    pending_stored_.fetch_sub(1);
+    pending_refused_.fetch_add(1);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("pending block store full: ", kPendingBlocksStoredBytesMax, " bytes"));
   }
   storage::WriteBatch batch;
   std::string key = HeightKey(height);
-  key.append(crypto::AsStringView(crypto::Blake2b256(block.SerializeAsString())));
-  batch.Put(pending_, key, block.SerializeAsString());
+  key.append(crypto::AsStringView(crypto::Blake2b256(bytes)));
+  batch.Put(pending_, key, std::move(bytes));
   return store_->Write(batch, {.sync = false});
 }
 

@@ -36,6 +36,8 @@ inline constexpr char kMetaFamily[] = "node_meta";
 inline constexpr char kPendingFamily[] = "node_pending";
 // Uncommitted proposal blocks kept for a restart.
 inline constexpr uint32_t kPendingBlocksStoredMax = 1024;
+// ... and at most this many bytes of them (one block may be up to consensus::kBlockBytesMax).
+inline constexpr uint64_t kPendingBlocksStoredBytesMax = 512ull << 20;
 
 struct TxLocation {
   uint64_t height = 0;
@@ -66,11 +68,13 @@ class BlockStore final {
                                                         uint32_t count_max) const;
 
   uint64_t head_height() const { return head_height_.load(std::memory_order_acquire); }
+  uint64_t pending_refused() const { return pending_refused_.load(); }
 
   // Blocks of proposals seen (received or sent) above the committed head, for the replica after a
   // restart (consensus::RecoveredChain::pending_blocks). Written without sync: the fsync of the
   // safety state that precedes any vote for such a block makes it durable too (WAL order). Pruned
-  // by Commit. At most kPendingBlocksStoredMax are kept; more are ignored.
+  // by Commit. At most kPendingBlocksStoredMax blocks and kPendingBlocksStoredBytesMax bytes are
+  // kept; more are ignored (counted in pending_refused()).
   absl::Status SavePendingBlock(const v1::Block& block);
   absl::StatusOr<std::vector<v1::Block>> LoadPendingBlocks() const;
 
@@ -106,6 +110,8 @@ class BlockStore final {
 
   std::atomic<uint64_t> head_height_;
   std::atomic<uint32_t> pending_stored_{0};  // Approximate count since open (bounds the family).
+  std::atomic<uint64_t> pending_bytes_{0};   // Approximate bytes since open.
+  std::atomic<uint64_t> pending_refused_{0};
 };
 
 // Big-endian u64: keys sort by height.

@@ -30,6 +30,7 @@ struct Setup {
   std::string chain_id;
   std::string tag;
   uint64_t base = 0;
+  int64_t lifetime_ms = 0;
   std::optional<crypto::KeyPair> gha_registry;  // Always set by Connect().
   std::vector<std::unique_ptr<LedgerClient>> clients;
   std::unique_ptr<LedgerClient> subscriber;
@@ -56,6 +57,7 @@ v1::TransactionBody NewBody(const Setup& s, v1::SubmitterKind kind, const std::s
   body.set_submitter_kind(kind);
   body.set_submitter(submitter);
   body.set_client_tx_id(absl::StrCat("bench-", s.tag, "-", step));
+  body.set_valid_until_ms(ValidUntilMs(s.lifetime_ms));
   return body;
 }
 
@@ -154,6 +156,7 @@ absl::StatusOr<Setup> Connect(const BenchOptions& options, Localnet& net) {
   s.chain_id = net.genesis.chain_id();
   const int64_t now_ms = NowMs();
   s.tag = absl::StrCat(now_ms % 100'000'000);
+  s.lifetime_ms = options.lifetime_ms;
   s.base = 2'000'000'000'000ull + static_cast<uint64_t>(now_ms % 100'000'000) * 1'000'000;
   ITMO_ASSIGN_OR_RETURN(crypto::KeyPair key, LoadLocalnetKey(options.localnet_dir, "GHA-NR"));
   s.gha_registry.emplace(std::move(key));
@@ -280,6 +283,13 @@ absl::StatusOr<BenchResult> RunClusterBench(const BenchOptions& options) {
   std::unordered_map<std::string, size_t> index_of;
   for (size_t i = 0; i < txs.size(); ++i) index_of.emplace(TransactionIdOf(txs[i]), i);
   ITMO_CHECK(index_of.size() == txs.size());
+  if (!options.ids_out.empty()) {
+    std::string ids;
+    for (const v1::SignedTransaction& tx : txs) {
+      absl::StrAppend(&ids, crypto::ToHex(TransactionIdOf(tx)), "\n");
+    }
+    ITMO_RETURN_IF_ERROR(WriteWholeFile(options.ids_out, ids, 0644));
+  }
 
   BenchResult result;
   result.txs = options.txs;

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "node/ctl_util.h"
 
 namespace itmo::node::ctl {
 
@@ -30,6 +31,8 @@ struct BenchOptions {
   uint64_t txs = 1000;
   uint32_t streams = 4;                         // Concurrent SubmitTransactions streams.
   absl::Duration timeout = absl::Seconds(300);  // For the measured phase.
+  int64_t lifetime_ms = kTxLifetimeMsDefault;   // valid_until_ms = now + this, per transaction.
+  std::string ids_out;  // Not empty: write the measured transactions' ids there (hex, one a line).
 };
 
 struct BenchResult {

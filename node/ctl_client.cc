@@ -97,6 +97,12 @@ absl::StatusOr<v1::GetTransactionResponse> LedgerClient::WaitForCommit(const std
   while (true) {
     ITMO_ASSIGN_OR_RETURN(v1::GetTransactionResponse response, GetTransaction(tx_id));
     if (response.state() == v1::TRANSACTION_STATE_COMMITTED) return response;
+    if (response.state() == v1::TRANSACTION_STATE_EXPIRED) {  // Final: waiting cannot help.
+      return absl::DeadlineExceededError(
+          absl::StrCat("transaction ", crypto::ToHex(tx_id),
+                       " EXPIRED: a committed block passed its valid_until_ms without it; "
+                       "resubmit with a new deadline (same client_tx_id)"));
+    }
     last = response.state();
     if (absl::Now() + pause > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(absl::ToInt64Milliseconds(pause)));

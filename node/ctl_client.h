@@ -46,7 +46,7 @@ class LedgerClient final {
   absl::StatusOr<v1::GetTransactionResponse> GetTransactionByClientId(
       const std::string& submitter, const std::string& client_tx_id);
   // Polls GetTransaction until COMMITTED. Errors: kDeadlineExceeded naming the
-  // last state seen.
+  // last state seen, at once when the node answers EXPIRED (final).
   absl::StatusOr<v1::GetTransactionResponse> WaitForCommit(const std::string& tx_id,
                                                            absl::Duration timeout);
   absl::StatusOr<v1::Holdings> GetHoldings(const v1::GetHoldingsRequest& request);

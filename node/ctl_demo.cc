@@ -56,6 +56,7 @@ v1::TransactionBody Body(const Context& c, v1::SubmitterKind kind, const std::st
   body.set_submitter_kind(kind);
   body.set_submitter(submitter);
   body.set_client_tx_id(absl::StrCat("demo-", c.tag, "-", step));
+  body.set_valid_until_ms(ValidUntilMs());
   return body;
 }
 

@@ -63,6 +63,7 @@ absl::StatusOr<v1::TransactionBody> BuildTransactionBody(std::string_view json,
   if (body.submitter().empty()) ITMO_RETURN_IF_ERROR(InferSubmitter(&body));
   if (!options.client_tx_id.empty()) body.set_client_tx_id(options.client_tx_id);
   if (body.client_tx_id().empty()) body.set_client_tx_id(NewClientTxId("ctl"));
+  if (body.valid_until_ms() == 0) body.set_valid_until_ms(ValidUntilMs(options.lifetime_ms));
   return body;
 }
 

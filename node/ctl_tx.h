@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/keys.h"
 #include "itmo/v1/tx.pb.h"
+#include "node/ctl_util.h"
 
 namespace itmo::node::ctl {
 
@@ -37,6 +38,8 @@ struct TxOptions {
                              // both are empty.
   std::string action;        // Set when the JSON is one action: "transfer", "issue",
                              // "use", ...
+  // valid_until_ms = now + lifetime_ms unless the body sets valid_until_ms.
+  int64_t lifetime_ms = kTxLifetimeMsDefault;
 };
 
 // Errors: kInvalidArgument naming the JSON problem, an unknown action name, a

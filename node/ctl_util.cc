@@ -94,4 +94,6 @@ int64_t NowMs() {
       .count();
 }
 
+uint64_t ValidUntilMs(int64_t lifetime_ms) { return static_cast<uint64_t>(NowMs() + lifetime_ms); }
+
 }  // namespace itmo::node::ctl

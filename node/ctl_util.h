@@ -36,4 +36,10 @@ std::string JsonEscape(std::string_view text);
 // consensus code).
 int64_t NowMs();
 
+// Lifetime a client gives a transaction (TransactionBody.valid_until_ms = now + this) unless told
+// otherwise; nodes admit at most 10 minutes (Mempool kTxLifetimeMsMax).
+inline constexpr int64_t kTxLifetimeMsDefault = 2 * 60 * 1000;
+// now + lifetime_ms, the deadline of a new transaction.
+uint64_t ValidUntilMs(int64_t lifetime_ms = kTxLifetimeMsDefault);
+
 }  // namespace itmo::node::ctl

@@ -34,6 +34,7 @@ Driver::Driver(const DriverOptions& options, consensus::Replica* replica, Execut
   ITMO_CHECK(replica_ != nullptr && executor_ != nullptr);
   ITMO_CHECK(blocks_ != nullptr && network_ != nullptr);
   ITMO_CHECK(options_.queue_max >= 1 && options_.queue_max <= kDriverQueueMax);
+  ITMO_CHECK(options_.queue_bytes_max >= 1 && options_.queue_bytes_max <= kDriverQueueBytesMax);
   ITMO_CHECK(options_.tick_ms >= 1);
   round_.store(replica_->round());
   committed_height_.store(replica_->committed_height());
@@ -54,16 +55,65 @@ void Driver::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-absl::Status Driver::Enqueue(consensus::MessageReceived message) {
+absl::Status Driver::Enqueue(consensus::MessageReceived message, uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("consensus driver stopped");
-  if (queue_.size() >= options_.queue_max) {
-    dropped_.fetch_add(1);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("consensus queue full (", options_.queue_max, " events)"));
+  const uint32_t from = message.from;
+  auto it = queues_.find(from);
+  if (it == queues_.end() && queues_.size() < kDriverPeerQueuesMax) {
+    it = queues_.try_emplace(from).first;
   }
-  queue_.push_back(std::move(message));
+  if (it == queues_.end() || it->second.messages.size() >= options_.queue_max ||
+      it->second.bytes + bytes > options_.queue_bytes_max) {
+    const uint64_t dropped = dropped_.fetch_add(1) + 1;
+    uint64_t dropped_from = 0;
+    if (it != queues_.end()) dropped_from = ++it->second.dropped;
+    if (drop_log_.Allow()) {
+      spdlog::warn(
+          "consensus queue of sender {} full (limits {} messages, {} bytes): dropped a "
+          "{}-byte message ({} from this sender, {} in all)",
+          from, options_.queue_max, options_.queue_bytes_max, bytes, dropped_from, dropped);
+    }
+    return absl::ResourceExhaustedError(absl::StrCat("consensus queue of sender ", from, " full (",
+                                                     options_.queue_max, " events)"));
+  }
+  it->second.bytes += bytes;
+  it->second.messages.emplace_back(std::move(message), bytes);
+  ++queued_;
   return absl::OkStatus();
+}
+
+std::vector<consensus::MessageReceived> Driver::TEST_TakeBatch(size_t max) {
+  std::vector<consensus::MessageReceived> batch;
+  absl::MutexLock lock(&mu_);
+  TakeBatchLocked(max, &batch);
+  return batch;
+}
+
+uint64_t Driver::dropped_messages_from(uint32_t from) const {
+  absl::MutexLock lock(&mu_);
+  auto it = queues_.find(from);
+  return it == queues_.end() ? 0 : it->second.dropped;
+}
+
+void Driver::TakeBatchLocked(size_t max, std::vector<consensus::MessageReceived>* batch) {
+  mu_.AssertHeld();
+  // Each pass over the senders takes at most one message from each; bounded by `max`.
+  while (queued_ > 0 && batch->size() < max) {
+    auto it = queues_.lower_bound(next_from_);
+    if (it == queues_.end()) it = queues_.begin();
+    while (it->second.messages.empty()) {  // queued_ > 0: some sub-queue is not empty.
+      ++it;
+      if (it == queues_.end()) it = queues_.begin();
+    }
+    PeerQueue& queue = it->second;
+    ITMO_CHECK(queue.bytes >= queue.messages.front().second);
+    queue.bytes -= queue.messages.front().second;
+    batch->push_back(std::move(queue.messages.front().first));
+    queue.messages.pop_front();
+    --queued_;
+    next_from_ = it->first + 1;  // Wraps to 0 after kFromNonValidator: lower_bound(0) = begin.
+  }
 }
 
 void Driver::Fail(const absl::Status& status) {
@@ -85,17 +135,13 @@ void Driver::Run() {
     batch.clear();
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || queued_ > 0; };
       auto now = std::chrono::steady_clock::now();
       if (now < next_tick) {
         mu_.AwaitWithTimeout(absl::Condition(&ready), absl::FromChrono(next_tick - now));
       }
       if (stopping_) return;
-      while (!queue_.empty() && batch.size() < kEventsPerBatchMax) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      TakeBatchLocked(kEventsPerBatchMax, &batch);
     }
     for (consensus::MessageReceived& message : batch) {
       status = Process(std::move(message));
@@ -121,10 +167,20 @@ absl::Status Driver::ProcessForTest(const consensus::Event& event) {
 }
 
 void Driver::KeepProposal(const v1::ConsensusMessage& message) {
+  // Every block the replica may insert into its tree is indexed for the duplicate checks before
+  // the replica sees it (its parent must be known when the replica asks ValidateProposal).
+  if (message.has_block_response()) {
+    const auto& blocks = message.block_response().blocks();
+    for (int i = blocks.size() - 1; i >= 0; --i) executor_->NoteBlock(blocks[i]);
+  }
   if (!message.has_proposal()) return;
+  executor_->NoteBlock(message.proposal().block());
   // Not fatal: losing it only weakens recovery when every validator restarts at once.
   absl::Status status = blocks_->SavePendingBlock(message.proposal().block());
-  if (!status.ok()) spdlog::warn("keeping proposal block: {}", status.ToString());
+  if (!status.ok() && store_log_.Allow()) {
+    spdlog::warn("keeping proposal block: {} ({} refused in all)", status.ToString(),
+                 blocks_->pending_refused());
+  }
 }
 
 absl::Status Driver::Process(const consensus::Event& event) {

@@ -9,9 +9,17 @@
 // commit fails with kDataLoss naming the height and both roots, diverged() turns true and the node
 // must stop (exit code kExitStateDivergence).
 //
-// Thread-safety: the Application methods and ExecuteCommitted are called from the consensus thread
-// only. WithLedger() (queries) and executed_head() may be called from any thread; they serialize
-// with execution on one mutex (StateMachine is not thread-safe).
+// No transaction enters the log twice: the executor indexes the uncommitted blocks the replica
+// holds (NoteBlock, from the driver), Payload leaves out any transaction in one of them (and, via
+// the mempool, committed and expired ones), and ValidateProposal refuses a block with a transaction
+// twice in itself, in an uncommitted ancestor, already committed (tx index), or whose
+// valid_until_ms is below the block's timestamp, or a block stamped more than
+// kBlockTimestampAheadMsMax ahead of this node's clock (the mempool's). So a byzantine leader
+// cannot get a duplicate certified either: it needs an honest voter.
+//
+// Thread-safety: the Application methods, NoteBlock and ExecuteCommitted are called from the
+// consensus thread only. WithLedger() (queries) and executed_head() may be called from any thread;
+// they serialize with execution on one mutex (StateMachine is not thread-safe).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +27,9 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "consensus/interfaces.h"
@@ -26,11 +37,18 @@
 #include "ledger/state_machine.h"
 #include "node/block_store.h"
 #include "node/commit_feed.h"
+#include "node/internal/rate_limit.h"
 #include "node/mempool.h"
 
 namespace itmo::node {
 
 inline constexpr int kExitStateDivergence = 3;
+// Uncommitted blocks indexed for the duplicate checks (the replica holds at most
+// consensus::kPendingBlocksMax; the rest is slack for blocks noted but refused by the replica).
+inline constexpr uint32_t kPendingIndexBlocksMax = 2 * 1024;
+// A voter refuses a block stamped further than this ahead of its own clock: a byzantine leader
+// must not be able to expire every pending transaction with a far-future timestamp.
+inline constexpr uint64_t kBlockTimestampAheadMsMax = 60 * 1000;
 
 struct ExecutorOptions {
   uint32_t block_txs_max = 0;
@@ -68,6 +86,14 @@ class Executor final : public consensus::Application {
     return fn(static_cast<const ledger::StateMachine&>(*ledger_));
   }
 
+  // Indexes an uncommitted block the replica holds (a StoreBlock action, or a proposal) for the
+  // duplicate checks and marks its transactions in flight in the mempool. Ignores blocks at or
+  // below the executed head, already noted, or beyond kPendingIndexBlocksMax.
+  // Returns the block's tx ids in block order (empty for an unparseable one), or null when the
+  // block is not indexed.
+  const std::vector<std::string>* NoteBlock(const v1::Block& block);
+  uint32_t pending_blocks_noted() const { return static_cast<uint32_t>(pending_.size()); }
+
   // The state root after `height` (0: genesis), if known.
   absl::StatusOr<crypto::Digest> RootAt(uint64_t height) const ABSL_LOCKS_EXCLUDED(head_mu_);
 
@@ -76,6 +102,17 @@ class Executor final : public consensus::Application {
            Mempool* mempool, CommitFeed* feed, consensus::ExecutedHead head,
            crypto::Digest genesis_root);
   absl::Status CheckExecutedRoot(const v1::BlockHeader& header);
+  // The duplicate checks of ValidateProposal against uncommitted ancestors.
+  absl::Status CheckAncestors(const v1::Block& block,
+                              const absl::flat_hash_map<std::string, int>& ids) const;
+  void PrunePending(uint64_t committed_height);
+
+  struct PendingBlock {
+    uint64_t height = 0;
+    std::string parent_id;
+    std::vector<std::string> ids_in_order;
+    absl::flat_hash_set<std::string> tx_ids;
+  };
 
   // Constant after construction.
   const ExecutorOptions options_;
@@ -88,6 +125,13 @@ class Executor final : public consensus::Application {
   mutable absl::Mutex ledger_mu_;
   mutable absl::Mutex head_mu_;
   consensus::ExecutedHead head_ ABSL_GUARDED_BY(head_mu_);
+  // Consensus thread only: uncommitted blocks by id, by height (for pruning), and how many of them
+  // contain each tx id.
+  absl::flat_hash_map<std::string, PendingBlock> pending_;
+  absl::btree_multimap<uint64_t, std::string> pending_by_height_;
+  absl::flat_hash_map<std::string, uint32_t> pending_tx_refs_;
+  uint64_t pending_timestamp_ms_max_ = 0;
+  internal::LogRateLimit index_log_;
   std::atomic<bool> diverged_{false};
   std::atomic<int64_t> last_commit_time_ms_{0};
 };

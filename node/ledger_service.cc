@@ -152,6 +152,9 @@ grpc::Status LedgerService::GetTransaction(grpc::ServerContext* /*context*/,
       tx_id = (*outcome)->tx_id();
     } else {
       tx_id = mempool_->FindByClientId(client.submitter(), client.client_tx_id());
+      if (tx_id.empty()) {
+        tx_id = mempool_->FindExpiredByClientId(client.submitter(), client.client_tx_id());
+      }
     }
   } else if (request->key_case() == v1::GetTransactionRequest::kTxId) {
     if (request->tx_id().size() != crypto::kDigestBytes) {
@@ -172,8 +175,13 @@ grpc::Status LedgerService::GetTransaction(grpc::ServerContext* /*context*/,
     }
   }
   response->set_tx_id(tx_id);
-  response->set_state(!tx_id.empty() && mempool_->Contains(tx_id) ? v1::TRANSACTION_STATE_PENDING
-                                                                  : v1::TRANSACTION_STATE_UNKNOWN);
+  v1::TransactionState state = v1::TRANSACTION_STATE_UNKNOWN;
+  if (!tx_id.empty() && mempool_->Contains(tx_id)) {
+    state = v1::TRANSACTION_STATE_PENDING;
+  } else if (!tx_id.empty() && mempool_->IsExpired(tx_id)) {
+    state = v1::TRANSACTION_STATE_EXPIRED;  // Final: a committed block passed its deadline.
+  }
+  response->set_state(state);
   return grpc::Status::OK;
 }
 
@@ -314,6 +322,10 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* /*context*/,
   response->set_mempool_bytes(mempool_->bytes());
   response->set_version(options_.version);
   response->set_last_commit_time_ms(executor_->last_commit_time_ms());
+  response->set_consensus_messages_dropped(status.consensus_messages_dropped);
+  response->set_peer_messages_dropped_queue_full(status.peer_messages_dropped_queue_full);
+  response->set_peer_messages_dropped_oversize(status.peer_messages_dropped_oversize);
+  response->set_transactions_expired(mempool_->expired_total());
   if (head.height > 0) {
     absl::StatusOr<std::optional<v1::SubscribeCommitsResponse>> record = blocks_->Get(head.height);
     if (record.ok() && record->has_value()) response->set_block_id((*record)->block_id());

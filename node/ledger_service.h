@@ -32,6 +32,9 @@ struct NodeStatus {
   uint64_t round = 0;
   uint64_t epoch = 0;
   std::vector<std::string> peers;
+  uint64_t consensus_messages_dropped = 0;
+  uint64_t peer_messages_dropped_queue_full = 0;
+  uint64_t peer_messages_dropped_oversize = 0;
 };
 
 struct LedgerServiceOptions {

@@ -10,6 +10,12 @@
 // the proposal's height, until a commit removes them (RemoveCommitted). A transaction still in
 // flight once a block at or above its proposal height committed without it is eligible again.
 //
+// Deadlines: every transaction carries a signed TransactionBody.valid_until_ms. Add refuses one in
+// the past or more than lifetime_ms_max ahead (by the injected clock). Batch skips transactions
+// whose deadline is below the block's timestamp; RemoveCommitted drops those whose deadline the
+// committed block's timestamp passed and remembers them (bounded) as expired: final, since voters
+// refuse such a transaction in any later block (block timestamps never decrease along a chain).
+//
 // Thread-safe: every public method may be called from any thread.
 //
 // Example:
@@ -22,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,12 +46,22 @@ namespace itmo::node {
 
 // Remembered verified transactions (by digest of their full bytes, signatures included).
 inline constexpr uint64_t kVerifiedCacheMax = 1'000'000;
+// The furthest ahead a deadline may be at admission, and the default for clients (ctl_util.h).
+inline constexpr uint64_t kTxLifetimeMsMax = 10 * 60 * 1000;
+// Expired transactions remembered for GetTransaction (oldest forgotten first).
+inline constexpr uint64_t kExpiredRememberedMax = 200'000;
+// Ids of recently committed transactions: closes the race between the admission check against the
+// ledger and the commit that removes the transaction from the pool.
+inline constexpr uint64_t kRecentCommittedMax = 200'000;
 
 struct MempoolOptions {
   uint64_t txs_max = 0;
   uint64_t bytes_max = 0;
   uint64_t txs_per_submitter_max = 0;
   uint64_t tx_bytes_max = 0;
+  uint64_t lifetime_ms_max = kTxLifetimeMsMax;  // 1..kTxLifetimeMsMax.
+  // Wall clock for admission (Unix ms); null: the system clock. Tests inject a fixed one.
+  std::function<int64_t()> now_ms;
 };
 
 // What verification learned about a transaction.
@@ -52,7 +69,8 @@ struct VerifiedTx {
   std::string tx_id;  // 32 raw bytes: ledger::TransactionId (BLAKE2b-256 of the body bytes).
   std::string submitter;
   std::string client_tx_id;
-  int32_t submitter_kind = 0;  // v1::SubmitterKind.
+  int32_t submitter_kind = 0;   // v1::SubmitterKind.
+  uint64_t valid_until_ms = 0;  // TransactionBody.valid_until_ms.
 };
 
 // Stateless checks: structure and every signature. Errors: kInvalidArgument (malformed, bad
@@ -73,7 +91,8 @@ class Mempool final {
   // Errors: kInvalidArgument (malformed, too large, bad signature, ...), kPermissionDenied,
   // kAlreadyExists (same tx id or (submitter, client_tx_id) pending or committed),
   // kResourceExhausted (pool full by count or bytes, or the submitter's share is full).
-  // A rejected transaction changes nothing.
+  // A rejected transaction changes nothing. kInvalidArgument also for a valid_until_ms that is
+  // missing, in the past, or more than lifetime_ms_max ahead.
   // `gossip`: queue it for TakeGossip (false for transactions that arrived by gossip).
   absl::StatusOr<std::string> Add(std::string tx_bytes, bool gossip = true)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -85,16 +104,20 @@ class Mempool final {
   // True when these exact bytes (signatures included) verified before.
   bool IsVerified(std::string_view tx_bytes) const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Up to txs_max oldest eligible transactions of at most bytes_max bytes in total, marked in
-  // flight at `height`.
-  std::vector<std::string> Batch(uint64_t height, uint32_t txs_max, uint64_t bytes_max)
+  // Up to txs_max oldest eligible transactions of at most bytes_max bytes in total, with a deadline
+  // at or above timestamp_ms, marked in flight at `height`. `exclude(tx_id)` true: skipped (e.g.
+  // in an uncommitted block).
+  std::vector<std::string> Batch(uint64_t height, uint32_t txs_max, uint64_t bytes_max,
+                                 uint64_t timestamp_ms = 0,
+                                 const std::function<bool(const std::string&)>& exclude = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Marks the given tx ids (if present) in flight at `height`: they are in a proposal we saw.
   void MarkInFlight(uint64_t height, const std::vector<std::string>& tx_ids)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Removes committed transactions; releases in-flight ones proposed at or below `height`.
-  void RemoveCommitted(uint64_t height, const std::vector<std::string>& tx_ids)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Removes committed transactions; releases in-flight ones proposed at or below `height`; drops
+  // (and remembers as expired) those whose deadline is below the block's `timestamp_ms`.
+  void RemoveCommitted(uint64_t height, const std::vector<std::string>& tx_ids,
+                       uint64_t timestamp_ms = 0) ABSL_LOCKS_EXCLUDED(mu_);
 
   // New transactions added since the last call (for gossip), at most `txs_max`.
   std::vector<std::string> TakeGossip(uint64_t txs_max) ABSL_LOCKS_EXCLUDED(mu_);
@@ -103,6 +126,16 @@ class Mempool final {
   // The pending tx id of (submitter, client_tx_id), if any.
   std::string FindByClientId(std::string_view submitter, std::string_view client_tx_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The deadline of a pending transaction, if pending.
+  std::optional<uint64_t> PendingDeadline(std::string_view tx_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Expired here (see above): final.
+  bool IsExpired(std::string_view tx_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The expired tx id of (submitter, client_tx_id), if remembered; empty otherwise.
+  std::string FindExpiredByClientId(std::string_view submitter, std::string_view client_tx_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The injected clock (Unix ms).
+  int64_t NowMs() const;
+  uint64_t expired_total() const ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t size() const ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t bytes() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -113,6 +146,7 @@ class Mempool final {
     std::string submitter;
     std::string client_key;
     uint64_t in_flight_height = 0;  // 0: eligible for a batch.
+    uint64_t valid_until_ms = 0;
   };
 
   absl::StatusOr<std::pair<v1::SignedTransaction, VerifiedTx>> ParseAndVerify(
@@ -125,6 +159,9 @@ class Mempool final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RememberProposedLocked(uint64_t height, const std::string& tx_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckDeadline(uint64_t valid_until_ms) const;
+  void ExpireLocked(uint64_t timestamp_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RememberCommittedLocked(const std::string& tx_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const MempoolOptions options_;
@@ -149,6 +186,15 @@ class Mempool final {
   // like in_flight_.
   absl::btree_set<std::pair<uint64_t, std::string>> proposed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> proposed_height_ ABSL_GUARDED_BY(mu_);
+  // (valid_until_ms, seq) of every entry: RemoveCommitted expires a prefix.
+  absl::btree_set<std::pair<uint64_t, uint64_t>> by_deadline_ ABSL_GUARDED_BY(mu_);
+  // Expired tx ids (-> client key) and client keys (-> tx id), oldest first in expired_order_.
+  absl::flat_hash_map<std::string, std::string> expired_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> expired_by_client_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> expired_order_ ABSL_GUARDED_BY(mu_);
+  uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<std::string> recent_committed_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> recent_committed_order_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace itmo::node

@@ -139,7 +139,7 @@ void NodeParts::OnPeerMessage(const std::string& peer_name, v1::PeerMessage mess
         return;
       }
       received.from = PeerIndex(peer_name);
-      absl::Status status = driver->Enqueue(std::move(received));
+      absl::Status status = driver->Enqueue(std::move(received), message.consensus().size());
       if (!status.ok()) spdlog::debug("peer {}: {}", peer_name, status.ToString());
       return;
     }
@@ -242,7 +242,7 @@ void MakeMempool(NodeParts* p) {
                           ledger::VerifyTransaction(tx, chain_id, *verifier));
     return VerifiedTx{std::string(crypto::AsStringView(ledger::TransactionId(tx))),
                       body.submitter(), body.client_tx_id(),
-                      static_cast<int32_t>(body.submitter_kind())};
+                      static_cast<int32_t>(body.submitter_kind()), body.valid_until_ms()};
   };
   TxAdmitFn admit = [p](const v1::SignedTransaction& tx, const VerifiedTx& verified) {
     return p->executor->WithLedger([&](const ledger::StateMachine& ledger) -> absl::Status {
@@ -319,6 +319,12 @@ absl::Status MakeConsensus(NodeParts* p) {
     chain.head = head->committed();
   }
   ITMO_ASSIGN_OR_RETURN(chain.pending_blocks, p->blocks->LoadPendingBlocks());
+  // Lowest height first: each block's parent is indexed before it.
+  std::sort(chain.pending_blocks.begin(), chain.pending_blocks.end(),
+            [](const v1::Block& a, const v1::Block& b) {
+              return a.header().height() < b.header().height();
+            });
+  for (const v1::Block& block : chain.pending_blocks) p->executor->NoteBlock(block);
   p->replica = std::make_unique<consensus::Replica>(options, safety.value_or(v1::SafetyState()),
                                                     p->signer.get(), &p->verifier,
                                                     p->executor.get(), std::move(chain));
@@ -368,7 +374,13 @@ absl::Status StartApi(NodeParts* p) {
         NodeStatus status;
         status.round = parts->driver->round();
         status.epoch = 0;
-        if (parts->transport != nullptr) status.peers = parts->transport->ConnectedPeers();
+        status.consensus_messages_dropped = parts->driver->dropped_messages();
+        if (parts->transport != nullptr) {
+          status.peers = parts->transport->ConnectedPeers();
+          PeerTransportStats stats = parts->transport->stats();
+          status.peer_messages_dropped_queue_full = stats.dropped_queue_full;
+          status.peer_messages_dropped_oversize = stats.dropped_oversize;
+        }
         return status;
       });
   grpc::EnableDefaultHealthCheckService(true);
@@ -400,9 +412,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeConfig& config) {
   spdlog::info("{} ({}) chain {}: recovered height {} state root {}", config.name,
                RoleName(config.role), p->genesis.chain_id(), p->blocks->head_height(),
                crypto::ToHex(p->executor->executed_head().state_root));
-  p->driver = std::make_unique<Driver>(DriverOptions{kTickMs, 10'000}, p->replica.get(),
-                                       p->executor.get(), p->blocks.get(), p->network.get(),
-                                       [p](const absl::Status& status, int code) {
+  p->driver = std::make_unique<Driver>(DriverOptions{kTickMs, 10'000, 256ull << 20},
+                                       p->replica.get(), p->executor.get(), p->blocks.get(),
+                                       p->network.get(), [p](const absl::Status& status, int code) {
                                          spdlog::critical("FATAL: {}", status.ToString());
                                          p->RequestStop(code);
                                        });

@@ -17,7 +17,8 @@ constexpr const char* kHelp =
     "local network\n\n"
     "usage: itmo-bench [--localnet localnet] [--txs 1000] [--streams 4] "
     "[--timeout 300]\n"
-    "                  [--nodes HOST:PORT,...] [--subscribe HOST:PORT]\n\n"
+    "                  [--nodes HOST:PORT,...] [--subscribe HOST:PORT]\n"
+    "                  [--lifetime-ms 120000] [--ids-out FILE]\n\n"
     "Sets up an approach, an authorization and --txs units in Ghana's "
     "registry, pre-signs --txs\n"
     "one-serial transfers GHA -> CHE, submits them over --streams "
@@ -32,9 +33,11 @@ constexpr const char* kHelp =
 
 int Main(int argc, char** argv) {
   using itmo::node::ctl::Flags;
-  absl::StatusOr<Flags> flags = Flags::Parse(
-      std::vector<std::string>(argv + 1, argv + argc),
-      {.values = {"localnet", "txs", "streams", "timeout", "nodes", "subscribe"}, .booleans = {}});
+  absl::StatusOr<Flags> flags =
+      Flags::Parse(std::vector<std::string>(argv + 1, argv + argc),
+                   {.values = {"localnet", "txs", "streams", "timeout", "nodes", "subscribe",
+                               "lifetime-ms", "ids-out"},
+                    .booleans = {}});
   if (!flags.ok()) {
     std::cerr << "itmo-bench: " << flags.status().message() << "\n\n" << kHelp;
     return 1;
@@ -48,7 +51,9 @@ int Main(int argc, char** argv) {
   absl::StatusOr<uint64_t> txs = flags->GetUint("txs", 1000);
   absl::StatusOr<uint64_t> streams = flags->GetUint("streams", 4);
   absl::StatusOr<uint64_t> timeout = flags->GetUint("timeout", 300);
-  for (const absl::StatusOr<uint64_t>* value : {&txs, &streams, &timeout}) {
+  absl::StatusOr<uint64_t> lifetime_ms =
+      flags->GetUint("lifetime-ms", itmo::node::ctl::kTxLifetimeMsDefault);
+  for (const absl::StatusOr<uint64_t>* value : {&txs, &streams, &timeout, &lifetime_ms}) {
     if (!value->ok()) {
       std::cerr << "itmo-bench: " << value->status().message() << "\n";
       return 1;
@@ -57,6 +62,8 @@ int Main(int argc, char** argv) {
   options.txs = *txs;
   options.streams = static_cast<uint32_t>(std::min<uint64_t>(*streams, 1'000'000));
   options.timeout = absl::Seconds(*timeout);
+  options.lifetime_ms = static_cast<int64_t>(std::min<uint64_t>(*lifetime_ms, 3'600'000));
+  options.ids_out = flags->Get("ids-out");
   if (flags->Has("nodes")) {
     options.nodes = absl::StrSplit(flags->Get("nodes"), ',', absl::SkipEmpty());
   }

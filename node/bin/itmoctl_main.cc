@@ -172,6 +172,9 @@ absl::StatusOr<int> RunTx(const Flags& flags) {
   }
   options.client_tx_id = flags.Get("client-tx-id");
   options.action = flags.Get("action");
+  ITMO_ASSIGN_OR_RETURN(uint64_t lifetime_ms,
+                        flags.GetUint("lifetime-ms", static_cast<uint64_t>(kTxLifetimeMsDefault)));
+  options.lifetime_ms = static_cast<int64_t>(std::min<uint64_t>(lifetime_ms, 3'600'000));
   ITMO_ASSIGN_OR_RETURN(std::string json, TxJson(flags));
   ITMO_ASSIGN_OR_RETURN(v1::TransactionBody body, BuildTransactionBody(json, options));
   ITMO_ASSIGN_OR_RETURN(std::vector<crypto::KeyPair> keys, SigningKeys(flags));
@@ -418,7 +421,7 @@ const std::vector<Command>& Commands() {
        "           [--localnet DIR | --genesis FILE | --chain-id ID] [--node "
        "HOST:PORT]\n"
        "           [--submitter S --submitter-kind registry|party|secretariat] "
-       "[--client-tx-id C]\n"
+       "[--client-tx-id C] [--lifetime-ms 120000]\n"
        "           [--no-wait] [--timeout 60] [--expect-code N] [--print-only] "
        "[--verbose]\n"
        "The JSON is a whole TransactionBody ({\"transfer\": {...}}) or, with "
@@ -431,7 +434,7 @@ const std::vector<Command>& Commands() {
        "gRPC code).\n",
        {.values = {"file", "json", "action", "key", "signer", "localnet", "genesis", "chain-id",
                    "node", "submitter", "submitter-kind", "client-tx-id", "timeout", "expect-code",
-                   "connect-timeout"},
+                   "connect-timeout", "lifetime-ms"},
         .booleans = {"no-wait", "print-only", "verbose"}},
        RunTx},
       {"get-tx",

@@ -170,6 +170,13 @@ void PeerTransportImpl::EnqueueLocked(PeerState* peer, v1::PeerMessage message, 
     peer->queue.pop_front();
     ++peer->dropped_queue_full;
     ++totals_.dropped_queue_full;
+    if (drop_log_.Allow()) {
+      spdlog::warn(
+          "peer {}: send queue full ({} messages, {} bytes): dropped its oldest message "
+          "({} dropped for this peer, {} in all)",
+          peer->name, peer->queue.size(), peer->queue_bytes, peer->dropped_queue_full,
+          totals_.dropped_queue_full);
+    }
   }
   peer->queue_bytes += bytes;
   peer->queue.push_back(QueuedMessage{std::move(message), bytes});
@@ -187,6 +194,10 @@ void PeerTransportImpl::Send(const std::string& peer_name, v1::PeerMessage messa
   }
   if (bytes > message_bytes_max_) {
     ++totals_.dropped_oversize;
+    if (drop_log_.Allow()) {
+      spdlog::warn("peer {}: dropped a {}-byte message above the {}-byte limit ({} in all)",
+                   peer_name, bytes, message_bytes_max_, totals_.dropped_oversize);
+    }
     return;
   }
   EnqueueLocked(it->second.get(), std::move(message), bytes);
@@ -198,6 +209,10 @@ void PeerTransportImpl::Broadcast(const v1::PeerMessage& message) {
   if (stopping_) return;
   if (bytes > message_bytes_max_) {
     ++totals_.dropped_oversize;
+    if (drop_log_.Allow()) {
+      spdlog::warn("broadcast: dropped a {}-byte message above the {}-byte limit ({} in all)",
+                   bytes, message_bytes_max_, totals_.dropped_oversize);
+    }
     return;
   }
   for (auto& [name, peer] : peers_) {

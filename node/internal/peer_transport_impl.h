@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "itmo/v1/peer_service.grpc.pb.h"
+#include "node/internal/rate_limit.h"
 #include "node/peer_transport.h"
 
 namespace itmo::node::internal {
@@ -124,6 +125,7 @@ class PeerTransportImpl final : public v1::Peer::Service {
   // constant after construction; PeerState contents are guarded by mu_.
   std::map<std::string, std::unique_ptr<PeerState>> peers_;
   PeerTransportStats totals_ ABSL_GUARDED_BY(mu_);  // Counters only; `peers` stays empty.
+  LogRateLimit drop_log_;  // Drops are counted always, logged at most once a second.
 };
 
 }  // namespace itmo::node::internal

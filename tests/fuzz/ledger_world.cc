@@ -235,6 +235,9 @@ v1::SignedTransaction SignBody(v1::TransactionBody body, const std::vector<std::
     body.set_client_tx_id(
         crypto::ToHex(crypto::Blake2b256(body.SerializeAsString())).substr(0, 16));
   }
+  // Every producer sets the signed deadline (the ledger ignores it; node mempools require it).
+  if (body.valid_until_ms() == 0) body.set_valid_until_ms(1'798'761'600'000);  // 2027-01-01.
+
   std::vector<std::string> names = signers;
   if (names.empty()) names.push_back(body.submitter());
   v1::SignedTransaction tx;

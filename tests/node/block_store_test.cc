@@ -151,5 +151,26 @@ TEST(BlockStoreTest, KeepsPendingProposalBlocksUntilCommitted) {
   EXPECT_EQ(pending[0].header().height(), 3u);
 }
 
+TEST(BlockStoreTest, PendingBlockStoreIsBoundedAndSaysSo) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+  for (uint32_t i = 0; i < kPendingBlocksStoredMax; ++i) {
+    v1::Block block = Record(2 + i % 100, 1).committed().block();
+    block.mutable_header()->set_round(1000 + i);  // Distinct blocks.
+    ASSERT_OK(blocks->SavePendingBlock(block));
+  }
+  v1::Block one_more = Record(2, 1).committed().block();
+  one_more.mutable_header()->set_round(99'999);
+  EXPECT_THAT(blocks->SavePendingBlock(one_more), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(blocks->pending_refused(), 1u);
+  // A commit settles the blocks at or below it and frees their room.
+  storage::WriteBatch batch;
+  ASSERT_OK(blocks->Commit(Record(1, 0), &batch));
+  storage::WriteBatch batch2;
+  ASSERT_OK(blocks->Commit(Record(2, 0), &batch2));
+  ASSERT_OK(blocks->SavePendingBlock(Record(3, 1).committed().block()));
+}
+
 }  // namespace
 }  // namespace itmo::node

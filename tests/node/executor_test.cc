@@ -3,6 +3,7 @@
 // running a one-validator Replica with logical ticks (no sleeping), including a restart from disk.
 #include "node/executor.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,7 +48,8 @@ struct Stack {
     ledger = ledger::StateMachine::Open(store.get(), genesis, &verifier).value();
     blocks = BlockStore::Open(store.get()).value();
     feed = std::make_unique<CommitFeed>();
-    MempoolOptions mempool_options{1000, 1 << 24, 1000, 1 << 16};
+    MempoolOptions mempool_options{1000, 1 << 24, 1000, 1 << 16, kTxLifetimeMsMax, nullptr};
+    mempool_options.now_ms = testing::FixedNowMs;
     const crypto::Verifier* v = &verifier;
     mempool = std::make_unique<Mempool>(
         mempool_options,
@@ -56,7 +58,8 @@ struct Stack {
               ledger::VerifyTransaction(tx, testing::kChainId, *v);
           if (!body.ok()) return body.status();
           return VerifiedTx{std::string(crypto::AsStringView(ledger::TransactionId(tx))),
-                            body->submitter(), body->client_tx_id(), body->submitter_kind()};
+                            body->submitter(), body->client_tx_id(), body->submitter_kind(),
+                            body->valid_until_ms()};
         },
         nullptr);
     executor =
@@ -84,6 +87,20 @@ v1::Block MakeBlock(uint64_t height, const std::vector<std::string>& txs, uint64
   header->set_executed_state_root(std::string(executed_root));
   for (const std::string& tx : txs) block.add_txs(tx);
   header->set_tx_root(std::string(crypto::AsStringView(consensus::TxRoot(block.txs()))));
+  return block;
+}
+
+// A block at parent's height + 1 that links to `parent`.
+// Executed head as in the parent unless `executed_root` is given (then at height - 1).
+v1::Block Child(const v1::Block& parent, const std::vector<std::string>& txs,
+                std::string_view executed_root = "") {
+  const uint64_t height = parent.header().height() + 1;
+  v1::Block block = executed_root.empty()
+                        ? MakeBlock(height, txs, parent.header().executed_height(),
+                                    parent.header().executed_state_root())
+                        : MakeBlock(height, txs, height - 1, executed_root);
+  block.mutable_header()->set_parent_id(
+      std::string(crypto::AsStringView(consensus::BlockId(parent))));
   return block;
 }
 
@@ -118,7 +135,96 @@ TEST_F(ExecutorTest, ValidateProposalChecksSignaturesAndExecutedRoot) {
   EXPECT_THAT(wrong_root, StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(std::string(wrong_root.message()), HasSubstr("height 0"));
   // Not executed yet: cannot be checked, so it does not block the vote.
-  EXPECT_THAT(s.executor->ValidateProposal(MakeBlock(9, {}, 8, std::string(32, 'x'))), IsOk());
+  v1::Block parent = MakeBlock(1, {}, 0, genesis_root);
+  for (uint64_t h = 2; h <= 9; ++h) {
+    s.executor->NoteBlock(parent);
+    parent = Child(parent, {}, h == 9 ? std::string(32, 'x') : "");
+  }
+  EXPECT_THAT(s.executor->ValidateProposal(parent), IsOk());
+}
+
+TEST_F(ExecutorTest, ValidateProposalRefusesDuplicatesCommittedAndExpiredTransactions) {
+  Stack s(dir_.File("db"), genesis_);
+  const std::string root0 = Root(s.executor->executed_head());
+  const std::string a = testing::OpenAccountTx("a", "acc-a").SerializeAsString();
+  const std::string b = testing::OpenAccountTx("b", "acc-b").SerializeAsString();
+  const std::string c = testing::OpenAccountTx("c", "acc-c").SerializeAsString();
+  // Twice in one block.
+  absl::Status twice = s.executor->ValidateProposal(MakeBlock(1, {a, b, a}, 0, root0));
+  EXPECT_THAT(twice, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(twice.message()), HasSubstr("duplicates tx 0"));
+  // Committed at height 1.
+  v1::CommittedBlock first;
+  *first.mutable_block() = MakeBlock(1, {a}, 0, root0);
+  ASSERT_OK(s.executor->ExecuteCommitted(first));
+  v1::Block again = Child(first.block(), {b, a});
+  absl::Status committed = s.executor->ValidateProposal(again);
+  EXPECT_THAT(committed, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(committed.message()), HasSubstr("already committed at height 1"));
+  // In an uncommitted ancestor (height 2), proposed again at height 3 (the defect: a leader that
+  // missed the proposal of height 2 re-proposed its transactions above it).
+  v1::Block second = Child(first.block(), {b});
+  s.executor->NoteBlock(second);
+  absl::Status in_ancestor = s.executor->ValidateProposal(Child(second, {c, b}));
+  EXPECT_THAT(in_ancestor, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(in_ancestor.message()), HasSubstr("uncommitted ancestor at height 2"));
+  EXPECT_THAT(s.executor->ValidateProposal(Child(second, {c})), IsOk());
+  // An unknown ancestor cannot be checked: no vote.
+  v1::Block orphan = Child(Child(second, {}), {c});
+  EXPECT_THAT(s.executor->ValidateProposal(orphan),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // Expired: the deadline is below the block's timestamp.
+  const std::string late =
+      testing::OpenAccountTx("late", "acc-l", testing::RegistryKey(), testing::kNowMs + 10)
+          .SerializeAsString();
+  v1::Block expired = Child(second, {late});
+  expired.mutable_header()->set_timestamp_ms(testing::kNowMs + 11);
+  absl::Status too_late = s.executor->ValidateProposal(expired);
+  EXPECT_THAT(too_late, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(too_late.message()), HasSubstr("expired"));
+  // A far-future timestamp (that would expire every pending transaction) is refused.
+  v1::Block future = Child(second, {c});
+  future.mutable_header()->set_timestamp_ms(testing::kNowMs + kBlockTimestampAheadMsMax + 1);
+  absl::Status ahead = s.executor->ValidateProposal(future);
+  EXPECT_THAT(ahead, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(ahead.message()), HasSubstr("ahead of this node's clock"));
+}
+
+TEST_F(ExecutorTest, PayloadLeavesOutTransactionsOfUncommittedBlocks) {
+  Stack s(dir_.File("db"), genesis_);
+  const std::string root0 = Root(s.executor->executed_head());
+  const std::string a = testing::OpenAccountTx("a", "acc-a").SerializeAsString();
+  ASSERT_OK(s.mempool->Add(a));
+  // `a` is in a block of a dead fork at height 1 and in a live block at height 2 above the block
+  // that commits at height 1: the commit releases the fork's in-flight mark, not the live one.
+  v1::Block fork = MakeBlock(1, {a}, 0, root0);
+  fork.mutable_header()->set_round(7);
+  s.executor->NoteBlock(fork);
+  v1::Block committed_block = MakeBlock(1, {}, 0, root0);
+  v1::Block live = Child(committed_block, {a});
+  s.executor->NoteBlock(committed_block);
+  s.executor->NoteBlock(live);
+  v1::CommittedBlock committed;
+  *committed.mutable_block() = committed_block;
+  ASSERT_OK(s.executor->ExecuteCommitted(committed));
+  EXPECT_TRUE(s.executor->Payload(3, 100, 1 << 20).empty());
+  EXPECT_EQ(s.mempool->size(), 1u);
+}
+
+TEST_F(ExecutorTest, CommittedRecordCarriesItsStateRootInTheSameWrite) {
+  Stack s(dir_.File("db"), genesis_);
+  const std::string tx = testing::OpenAccountTx("c1", "acc-1").SerializeAsString();
+  v1::CommittedBlock committed;
+  *committed.mutable_block() = MakeBlock(1, {tx}, 0, Root(s.executor->executed_head()));
+  ASSERT_OK(s.executor->ExecuteCommitted(committed));
+  // The raw record, as a reader racing the commit would read it: no second write fills it in.
+  ASSERT_OK_AND_ASSIGN(storage::ColumnFamily family, s.store->Family(kBlocksFamily));
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> bytes, s.store->Get(family, HeightKey(1)));
+  ASSERT_TRUE(bytes.has_value());
+  v1::SubscribeCommitsResponse record;
+  ASSERT_TRUE(record.ParseFromString(*bytes));
+  EXPECT_EQ(record.state_root(), Root(s.executor->executed_head()));
+  EXPECT_NE(record.state_root(), std::string(32, '\0'));
 }
 
 TEST_F(ExecutorTest, ExecuteCommittedStoresOutcomesAndPublishes) {
@@ -194,6 +300,11 @@ std::unique_ptr<consensus::Replica> MakeReplica(Stack& s, const crypto::Signer* 
     chain.head = s.blocks->Get(s.blocks->head_height()).value()->committed();
   }
   chain.pending_blocks = s.blocks->LoadPendingBlocks().value();
+  std::sort(chain.pending_blocks.begin(), chain.pending_blocks.end(),
+            [](const v1::Block& a, const v1::Block& b) {
+              return a.header().height() < b.header().height();
+            });
+  for (const v1::Block& block : chain.pending_blocks) s.executor->NoteBlock(block);  // As node.cc.
   return std::make_unique<consensus::Replica>(OneValidator(), safety.value_or(v1::SafetyState()),
                                               signer, &s.verifier, s.executor.get(),
                                               std::move(chain));
@@ -221,7 +332,8 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
                          s.mempool->Add(testing::OpenAccountTx("c1", "acc-1").SerializeAsString()));
     auto replica = MakeReplica(s, &signer);
     NullNetwork network;
-    Driver driver({10, 100}, replica.get(), s.executor.get(), s.blocks.get(), &network, nullptr);
+    Driver driver({10, 100, 1 << 20}, replica.get(), s.executor.get(), s.blocks.get(), &network,
+                  nullptr);
     ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));
     RunUntil(driver, 3, &now_ms);
     ASSERT_OK_AND_ASSIGN(auto location, s.blocks->FindTx(id));
@@ -246,7 +358,8 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
   auto replica = MakeReplica(s, &signer);
   EXPECT_EQ(replica->committed_height(), first_run_height);
   NullNetwork network;
-  Driver driver({10, 100}, replica.get(), s.executor.get(), s.blocks.get(), &network, nullptr);
+  Driver driver({10, 100, 1 << 20}, replica.get(), s.executor.get(), s.blocks.get(), &network,
+                nullptr);
   ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));
   // Consensus continues from the recovered head (and the kept pending proposal blocks).
   ASSERT_OK(s.mempool->Add(testing::OpenAccountTx("c2", "acc-2").SerializeAsString()));
@@ -273,6 +386,39 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
   ASSERT_OK(s.executor->ExecuteCommitted(next));
   ASSERT_OK_AND_ASSIGN(auto record, s.blocks->Get(next_height));
   EXPECT_EQ(record->outcomes(0).code(), v1::REASON_DUPLICATE_TRANSACTION);
+}
+
+TEST_F(ExecutorTest, FloodingPeerFillsOnlyItsOwnConsensusQueue) {
+  Stack s(dir_.File("db"), genesis_);
+  crypto::Ed25519Signer signer(testing::ValidatorKey(0));
+  auto replica = MakeReplica(s, &signer);
+  NullNetwork network;
+  Driver driver({10, /*queue_max=*/3, /*queue_bytes_max=*/1000}, replica.get(), s.executor.get(),
+                s.blocks.get(), &network, nullptr);
+  auto message = [](uint32_t from) { return consensus::MessageReceived{from, {}}; };
+  for (int i = 0; i < 5; ++i) {
+    absl::Status status = driver.Enqueue(message(1), 10);
+    EXPECT_EQ(status.ok(), i < 3) << i;
+  }
+  EXPECT_THAT(driver.Enqueue(message(1), 0), StatusIs(absl::StatusCode::kResourceExhausted));
+  // By bytes too.
+  EXPECT_THAT(driver.Enqueue(message(2), 1001), StatusIs(absl::StatusCode::kResourceExhausted));
+  // The flood does not crowd out another peer.
+  ASSERT_OK(driver.Enqueue(message(2), 100));
+  ASSERT_OK(driver.Enqueue(message(0), 100));
+  EXPECT_EQ(driver.dropped_messages_from(1), 3u);
+  EXPECT_EQ(driver.dropped_messages_from(2), 1u);
+  EXPECT_EQ(driver.dropped_messages_from(0), 0u);
+  EXPECT_EQ(driver.dropped_messages(), 4u);
+  // Round-robin: one message of each sender before the flooder's second.
+  std::vector<consensus::MessageReceived> batch = driver.TEST_TakeBatch(4);
+  ASSERT_EQ(batch.size(), 4u);
+  EXPECT_EQ(batch[0].from, 0u);
+  EXPECT_EQ(batch[1].from, 1u);
+  EXPECT_EQ(batch[2].from, 2u);
+  EXPECT_EQ(batch[3].from, 1u);
+  EXPECT_EQ(driver.TEST_TakeBatch(10).size(), 1u);
+  EXPECT_TRUE(driver.TEST_TakeBatch(10).empty());
 }
 
 TEST(CommitFeedTest, SlowSubscriberOverflowsWithoutBlockingPublisher) {

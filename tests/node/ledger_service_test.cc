@@ -34,14 +34,17 @@ class LedgerServiceTest : public ::testing::Test {
     blocks_ = BlockStore::Open(store_.get()).value();
     feed_ = std::make_unique<CommitFeed>();
     const crypto::Verifier* v = &verifier_;
+    MempoolOptions mempool_options{2, 1 << 24, 1000, 1 << 16, kTxLifetimeMsMax, nullptr};
+    mempool_options.now_ms = testing::FixedNowMs;
     mempool_ = std::make_unique<Mempool>(
-        MempoolOptions{2, 1 << 24, 1000, 1 << 16},
+        mempool_options,
         [v](const v1::SignedTransaction& tx) -> absl::StatusOr<VerifiedTx> {
           absl::StatusOr<v1::TransactionBody> body =
               ledger::VerifyTransaction(tx, testing::kChainId, *v);
           if (!body.ok()) return body.status();
           return VerifiedTx{std::string(crypto::AsStringView(ledger::TransactionId(tx))),
-                            body->submitter(), body->client_tx_id(), body->submitter_kind()};
+                            body->submitter(), body->client_tx_id(), body->submitter_kind(),
+                            body->valid_until_ms()};
         },
         nullptr);
     executor_ =

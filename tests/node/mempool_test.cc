@@ -31,16 +31,19 @@ struct FakeVerifier {
         return absl::InvalidArgumentError("REASON_BAD_SIGNATURE: signature 0 does not verify");
       }
       return VerifiedTx{std::string(crypto::AsStringView(crypto::Blake2b256(tx.body()))),
-                        body.submitter(), body.client_tx_id(), body.submitter_kind()};
+                        body.submitter(), body.client_tx_id(), body.submitter_kind(),
+                        body.valid_until_ms()};
     };
   }
 };
 
-std::string Tx(const std::string& submitter, const std::string& client_tx_id, size_t padding = 0) {
+std::string Tx(const std::string& submitter, const std::string& client_tx_id, size_t padding = 0,
+               uint64_t valid_until_ms = testing::kValidUntilMs) {
   v1::TransactionBody body;
   body.set_chain_id("c");
   body.set_submitter(submitter);
   body.set_client_tx_id(client_tx_id);
+  body.set_valid_until_ms(valid_until_ms);
   body.mutable_open_account()->mutable_account()->set_holder_entity(std::string(padding, 'x'));
   v1::SignedTransaction tx;
   tx.set_body(body.SerializeAsString());
@@ -54,6 +57,7 @@ MempoolOptions Options() {
   options.bytes_max = 1 << 20;
   options.txs_per_submitter_max = 3;
   options.tx_bytes_max = 4096;
+  options.now_ms = testing::FixedNowMs;
   return options;
 }
 
@@ -208,6 +212,52 @@ TEST(MempoolTest, GossipQueueHoldsOnlyLocalSubmissions) {
   ASSERT_EQ(gossip.size(), 1u);
   EXPECT_EQ(gossip[0], Tx("A", "1"));
   EXPECT_TRUE(pool.TakeGossip(10).empty());
+}
+
+TEST(MempoolTest, AdmissionRequiresADeadlineWithinTheMaximumLifetime) {
+  FakeVerifier verifier;
+  Mempool pool(Options(), verifier.Fn(), nullptr);
+  EXPECT_THAT(pool.Add(Tx("A", "none", 0, /*valid_until_ms=*/0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<std::string> past = pool.Add(Tx("A", "past", 0, testing::kNowMs - 1));
+  EXPECT_THAT(past, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(past.status().message()), HasSubstr("expired"));
+  EXPECT_THAT(pool.Add(Tx("A", "far", 0, testing::kNowMs + kTxLifetimeMsMax + 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_THAT(pool.Add(Tx("A", "max", 0, testing::kNowMs + kTxLifetimeMsMax)), IsOk());
+}
+
+TEST(MempoolTest, CommittedBlockPastTheDeadlineExpiresTheTransactionForGood) {
+  FakeVerifier verifier;
+  Mempool pool(Options(), verifier.Fn(), nullptr);
+  const uint64_t deadline = testing::kNowMs + 1000;
+  ASSERT_OK_AND_ASSIGN(std::string short_id, pool.Add(Tx("A", "short", 0, deadline)));
+  ASSERT_OK_AND_ASSIGN(std::string long_id, pool.Add(Tx("A", "long")));
+  // A proposer never puts it in a block stamped after its deadline.
+  EXPECT_EQ(pool.Batch(1, 10, 1 << 20, deadline + 1).size(), 1u);
+  pool.RemoveCommitted(1, {}, /*timestamp_ms=*/deadline);  // Not past it yet.
+  EXPECT_TRUE(pool.Contains(short_id));
+  EXPECT_FALSE(pool.IsExpired(short_id));
+  pool.RemoveCommitted(2, {}, deadline + 1);
+  EXPECT_FALSE(pool.Contains(short_id));
+  EXPECT_TRUE(pool.IsExpired(short_id));
+  EXPECT_EQ(pool.FindExpiredByClientId("A", "short"), short_id);
+  EXPECT_TRUE(pool.Contains(long_id));
+  EXPECT_FALSE(pool.IsExpired(long_id));
+  EXPECT_EQ(pool.expired_total(), 1u);
+  // The same client_tx_id may be resubmitted with a new deadline.
+  EXPECT_THAT(pool.Add(Tx("A", "short", 1)), IsOk());
+}
+
+TEST(MempoolTest, CommittedTransactionIsNotReadmittedAfterTheRemoval) {
+  FakeVerifier verifier;
+  Mempool pool(Options(), verifier.Fn(), nullptr);
+  const std::string tx = Tx("A", "1");
+  ASSERT_OK_AND_ASSIGN(std::string id, pool.Add(tx));
+  pool.RemoveCommitted(1, {id}, testing::kNowMs);
+  // E.g. the admission check ran before the commit, the insertion after it.
+  EXPECT_THAT(pool.Add(tx), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
 }  // namespace

@@ -14,6 +14,11 @@ namespace itmo::node::testing {
 
 inline constexpr char kChainId[] = "itmo-test";
 inline constexpr char kRegistry[] = "CHE-NR";
+// The fixed "now" of node tests (2026-01-01; mempools get it as their clock) and the default
+// deadline of test transactions.
+inline constexpr int64_t kNowMs = 1'767'225'600'000;
+inline constexpr uint64_t kValidUntilMs = kNowMs + 5 * 60 * 1000;
+inline int64_t FixedNowMs() { return kNowMs; }
 
 // Deterministic key from a one-byte seed.
 inline crypto::KeyPair Key(uint8_t seed) {
@@ -54,12 +59,14 @@ inline v1::Genesis TestGenesis(uint32_t validators) {
 // A signed OpenAccount of account `account_id` in CHE-NR, submitted by the registry.
 inline v1::SignedTransaction OpenAccountTx(const std::string& client_tx_id,
                                            const std::string& account_id,
-                                           const crypto::KeyPair& signer = RegistryKey()) {
+                                           const crypto::KeyPair& signer = RegistryKey(),
+                                           uint64_t valid_until_ms = kValidUntilMs) {
   v1::TransactionBody body;
   body.set_chain_id(kChainId);
   body.set_submitter_kind(v1::SUBMITTER_REGISTRY);
   body.set_submitter(kRegistry);
   body.set_client_tx_id(client_tx_id);
+  body.set_valid_until_ms(valid_until_ms);
   v1::Account* account = body.mutable_open_account()->mutable_account();
   account->mutable_ref()->set_registry_id(kRegistry);
   account->mutable_ref()->set_account_id(account_id);
