@@ -98,6 +98,13 @@ bool FirstTransferredOnAttach(const v1::Authorization& a) {
           a.first_transfer_definition() == v1::FIRST_TRANSFER_ISSUANCE);
 }
 
+// Whether authorization `id` has AUTHORIZED units that are quarantined (index "q/").
+bool HasQuarantinedUnits(const KvState& kv, const std::string& id) {
+  const std::string prefix = QuarantineIndexPrefix(id);
+  auto q = kv.map(Table::kIndex).lower_bound(prefix);
+  return q != kv.map(Table::kIndex).end() && q->first.compare(0, prefix.size(), prefix) == 0;
+}
+
 }  // namespace
 
 Check CheckCovers(const v1::Authorization& a, uint32_t vintage, const std::string& sector,
@@ -409,13 +416,9 @@ Check BlockExecutor::ChangeAuthorization(TxState& tx, const v1::ChangeAuthorizat
         CheckPurposes(action.ndc(), action.oimp_purposes(), action.first_transfer_definition()));
   }
   // R10: quarantine holds against revocation: it would change the state of quarantined units.
-  if (action.revoke()) {
-    std::string prefix = QuarantineIndexPrefix(a->id());
-    auto q = kv_->map(Table::kIndex).lower_bound(prefix);
-    if (q != kv_->map(Table::kIndex).end() && q->first.compare(0, prefix.size(), prefix) == 0) {
-      return Reject(v1::REASON_UNITS_QUARANTINED,
-                    absl::StrCat("authorization ", a->id(), " has quarantined units"));
-    }
+  if (action.revoke() && HasQuarantinedUnits(*kv_, a->id())) {
+    return Reject(v1::REASON_UNITS_QUARANTINED,
+                  absl::StrCat("authorization ", a->id(), " has quarantined units"));
   }
   // Phase 2 prepared: the new terms.
   v1::Authorization changed = *a;
@@ -433,22 +436,8 @@ Check BlockExecutor::ChangeAuthorization(TxState& tx, const v1::ChangeAuthorizat
   FirstTransfers first_transfers;
   first_transfers.authorizations[changed.id()] = changed;
   const bool first_now = !action.revoke() && FirstTransferredOnAttach(changed);
-  if (first_now) {
-    LEDGER_RETURN_IF_REJECTED(CollectAttached(changed, &keys));
-    for (const std::string& key : keys) {
-      auto b = ReadProto<v1::UnitBlock>(*kv_, Table::kState, key);
-      ITMO_CHECK(b.has_value());
-      const std::string where = absl::StrCat(b->originating_registry(), " ", b->first());
-      if (b->quarantined()) {
-        return Reject(v1::REASON_UNITS_QUARANTINED, absl::StrCat(where, " is quarantined"));
-      }
-      LEDGER_RETURN_IF_REJECTED(
-          CheckCovers(changed, b->vintage(), b->sector(), b->activity_type()));
-      LEDGER_RETURN_IF_REJECTED(AddFirstTransfer(*b, b->last() - b->first() + 1,
-                                                 v1::PURPOSE_UNSPECIFIED, "", &first_transfers));
-    }
-    LEDGER_RETURN_IF_REJECTED(CheckCaps(first_transfers));
-  }
+  if (first_now)
+    LEDGER_RETURN_IF_REJECTED(CheckChangeFirstTransfers(changed, &keys, &first_transfers));
   // Phase 2: mutate.
   kv_->Put(Table::kState, AuthorizationKey(changed.id()), Serialize(changed));
   ApplyCaps(first_transfers);
@@ -462,6 +451,26 @@ Check BlockExecutor::ChangeAuthorization(TxState& tx, const v1::ChangeAuthorizat
     AddHistory(tx, "change_authorization", b.holder(), b.holder(), b, true);
   }
   return std::nullopt;
+}
+
+Check BlockExecutor::CheckChangeFirstTransfers(const v1::Authorization& changed,
+                                               std::vector<std::string>* keys,
+                                               FirstTransfers* first_transfers) const {
+  ITMO_CHECK(FirstTransferredOnAttach(changed));
+  ITMO_CHECK(first_transfers->authorizations.contains(changed.id()));
+  LEDGER_RETURN_IF_REJECTED(CollectAttached(changed, keys));
+  for (const std::string& key : *keys) {
+    auto b = ReadProto<v1::UnitBlock>(*kv_, Table::kState, key);
+    ITMO_CHECK(b.has_value());
+    const std::string where = absl::StrCat(b->originating_registry(), " ", b->first());
+    if (b->quarantined()) {
+      return Reject(v1::REASON_UNITS_QUARANTINED, absl::StrCat(where, " is quarantined"));
+    }
+    LEDGER_RETURN_IF_REJECTED(CheckCovers(changed, b->vintage(), b->sector(), b->activity_type()));
+    LEDGER_RETURN_IF_REJECTED(AddFirstTransfer(*b, b->last() - b->first() + 1,
+                                               v1::PURPOSE_UNSPECIFIED, "", first_transfers));
+  }
+  return CheckCaps(*first_transfers);
 }
 
 Check BlockExecutor::CollectAttached(const v1::Authorization& a,

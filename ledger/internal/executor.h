@@ -210,6 +210,9 @@ class BlockExecutor final {
   // change_purposes to an OIMP definition whose event already happened (AUTHORIZATION, ISSUANCE):
   // the attached AUTHORIZED units are first transferred by the change itself.
   Check CollectAttached(const v1::Authorization& a, std::vector<std::string>* keys) const;
+  // Checks the first transfers of those units (R10 quarantine, R5 cover, R8 cap).
+  Check CheckChangeFirstTransfers(const v1::Authorization& changed, std::vector<std::string>* keys,
+                                  FirstTransfers* first_transfers) const;
 
   KvState* const kv_;
   const LedgerConfig* const config_;

@@ -23,7 +23,7 @@ same_state $(((last + 1) / 2)) "${NODES[@]}"
 # Holdings agree too: CHE received the 300 units on every node.
 for name in "${NODES[@]}"; do
   units=$("$CTL" holdings --node "${API[$name]}" --account CHE-NR/CHE-HOLDING |
-    python3 -c "import json,sys; print(json.load(sys.stdin).get('total_units', 0))")
+    python3 -c "import json,sys; print(json.load(sys.stdin).get('held_units', 0))")
   [[ $units -ge 300 ]] || fail "$name: CHE-NR/CHE-HOLDING holds $units units, expected >= 300"
 done
 e2e_pass

@@ -268,7 +268,7 @@ std::vector<v1::SignedTransaction> PreludeTransactions() {
   txs.push_back(SignBody(WithClientId(CancelBody(gha1, Range("CHE-NR", 2001, 2010)), "p-6")));
   txs.push_back(
       SignBody(WithClientId(UseNdcBody("GHA", gha1, Range("CHE-NR", 2011, 2020)), "p-7")));
-  txs.push_back(SignBody(WithClientId(QuarantineBody(Range("CHE-NR", 2901, 2950), true), "p-8")));
+  txs.push_back(SignBody(WithClientId(QuarantineBody(Range("CHE-NR", 2401, 2450), true), "p-8")));
   txs.push_back(SignBody(WithClientId(IssueBody("GHA-NR", "gha-1", 1, 500, 2024, ""), "p-9")));
   return txs;
 }
@@ -298,8 +298,9 @@ std::vector<v1::SignedTransaction> SeedTransactions() {
   txs.push_back(SignBody(TransferBody(che1, Ref("SWE-NR", "swe-1"), Range("CHE-NR", 2601, 2700))));
   txs.push_back(SignBody(UseNdcBody("GHA", gha1, Range("CHE-NR", 2201, 2250))));
   txs.push_back(SignBody(UseOimpBody(gha1, Range("CHE-NR", 2251, 2300))));
-  txs.push_back(SignBody(CancelBody(che1, Range("CHE-NR", 2701, 2710))));
-  txs.push_back(SignBody(QuarantineBody(Range("CHE-NR", 2901, 2950), false)));
+  // A USE_OR_CANCELLATION first transfer: the host co-signs (docs/ledger-rules.md).
+  txs.push_back(SignBody(CancelBody(che1, Range("CHE-NR", 2701, 2710)), {"CHE-NR", "CHE"}));
+  txs.push_back(SignBody(QuarantineBody(Range("CHE-NR", 2401, 2450), false)));
   v1::TransactionBody approach;
   approach.mutable_register_approach()->mutable_approach()->set_id("CA0003");
   approach.mutable_register_approach()->mutable_approach()->set_name("third");
