@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
-#include "consensus/canonical.h"
 #include "consensus/events.h"
 #include "crypto/keys.h"
 
@@ -23,14 +22,17 @@ SafetyChecker::SafetyChecker(std::string chain_id, uint64_t epoch,
                              std::vector<bool> honest_validator)
     : chain_id_(std::move(chain_id)),
       epoch_(epoch),
-      validators_(chain_id_, epoch, std::move(keys), verifier),
+      verifier_(chain_id_, epoch, std::move(keys), verifier),
       endpoint_validator_(std::move(endpoint_validator)),
       honest_validator_(std::move(honest_validator)),
       last_(endpoint_validator_.size()),
       records_(honest_validator_.size()) {
-  ITMO_CHECK(honest_validator_.size() == validators_.size());
+  ITMO_CHECK(!honest_validator_.empty());
   ITMO_CHECK(!endpoint_validator_.empty());
-  for (EndpointChain& chain : last_) chain.id = validators_.genesis_id();
+  for (EndpointChain& chain : last_) chain.id = verifier_.genesis_id();
+  crypto::Hasher hasher;
+  hasher.Update("itmo-sim/genesis-state");
+  reference_roots_.push_back(hasher.Finish());
 }
 
 bool SafetyChecker::HonestEndpoint(uint32_t endpoint) const {
@@ -120,14 +122,27 @@ void SafetyChecker::CheckVotingRule(uint32_t endpoint, const v1::Vote& vote) {
     Fail(endpoint, absl::StrCat("vote round ", vote.round(), " for a block of round ", round));
     return;
   }
+  if (absl::Status status = verifier_.CheckQc(block.qc()); !status.ok()) {
+    Fail(endpoint, absl::StrCat("voted for block ", Short(*id), " of round ", round,
+                                " whose qc does not verify: ", status.message()));
+    return;
+  }
   const bool direct = round == qc_round + 1;
   const bool via_tc = block.has_tc() && round == block.tc().round() + 1 &&
-                      qc_round >= consensus::TcHighQcRound(block.tc());
+                      qc_round >= IndependentVerifier::MaxHighQcRound(block.tc());
+  if (!direct && via_tc) {
+    if (absl::Status status = verifier_.CheckTc(block.tc()); !status.ok()) {
+      Fail(endpoint, absl::StrCat("voted for block ", Short(*id), " of round ", round,
+                                  " through a tc that does not verify: ", status.message()));
+      return;
+    }
+  }
   if (!direct && !via_tc) {
-    Fail(endpoint, absl::StrCat("voted for block ", Short(*id), " of round ", round,
-                                " with qc round ", qc_round, " and tc high-qc round ",
-                                block.has_tc() ? consensus::TcHighQcRound(block.tc()) : 0,
-                                ": breaks the 2-chain voting rule (lock)"));
+    Fail(endpoint,
+         absl::StrCat("voted for block ", Short(*id), " of round ", round, " with qc round ",
+                      qc_round, " and tc high-qc round ",
+                      block.has_tc() ? IndependentVerifier::MaxHighQcRound(block.tc()) : 0,
+                      ": breaks the 2-chain voting rule (lock)"));
     return;
   }
   record.one_chain_round = std::max(record.one_chain_round, qc_round);
@@ -165,7 +180,7 @@ void SafetyChecker::CheckTimeout(uint32_t endpoint, const v1::Timeout& timeout,
 
 void SafetyChecker::OnBlockSeen(const v1::Block& block) {
   if (blocks_seen_.size() >= kBlocksSeenMax) return;
-  blocks_seen_.emplace(consensus::BlockId(block), block);
+  blocks_seen_.emplace(verifier_.BlockIdOf(block), block);
 }
 
 bool SafetyChecker::CheckCommitProof(uint32_t endpoint, const v1::CommittedBlock& committed,
@@ -177,7 +192,7 @@ bool SafetyChecker::CheckCommitProof(uint32_t endpoint, const v1::CommittedBlock
     Fail(endpoint, absl::StrCat("commit at height ", header.height(), ": qc does not certify it"));
     return false;
   }
-  if (absl::Status status = validators_.VerifyQc(qc); !status.ok()) {
+  if (absl::Status status = verifier_.CheckQc(qc); !status.ok()) {
     Fail(endpoint,
          absl::StrCat("commit at height ", header.height(), ": bad qc: ", status.message()));
     return false;
@@ -190,13 +205,14 @@ bool SafetyChecker::CheckCommitProof(uint32_t endpoint, const v1::CommittedBlock
   const v1::BlockHeader& child = committed.child_header();
   const v1::QuorumCert& child_qc = committed.child_qc();
   if (child.parent_id() != crypto::AsStringView(id) || child.round() != header.round() + 1 ||
-      child_qc.block_id() != crypto::AsStringView(consensus::BlockId(child, qc)) ||
-      child_qc.round() != child.round()) {
+      child_qc.block_id() != crypto::AsStringView(verifier_.BlockIdOf(child, qc)) ||
+      child_qc.round() != child.round() || child_qc.height() != child.height() ||
+      child.height() != header.height() + 1) {
     Fail(endpoint, absl::StrCat("commit at height ", header.height(),
                                 ": child header / child qc do not form a 2-chain"));
     return false;
   }
-  if (absl::Status status = validators_.VerifyQc(child_qc); !status.ok()) {
+  if (absl::Status status = verifier_.CheckQc(child_qc); !status.ok()) {
     Fail(endpoint,
          absl::StrCat("commit at height ", header.height(), ": bad child qc: ", status.message()));
     return false;
@@ -207,7 +223,7 @@ bool SafetyChecker::CheckCommitProof(uint32_t endpoint, const v1::CommittedBlock
 
 void SafetyChecker::OnCommit(uint32_t endpoint, const v1::CommittedBlock& committed) {
   ++checks_;
-  const crypto::Digest id = consensus::BlockId(committed.block());
+  const crypto::Digest id = verifier_.BlockIdOf(committed.block());
   const v1::BlockHeader& header = committed.block().header();
   EndpointChain& chain = last_[endpoint];
   if (header.height() != chain.height + 1) {
@@ -229,9 +245,42 @@ void SafetyChecker::OnCommit(uint32_t endpoint, const v1::CommittedBlock& commit
                         " but another honest replica committed ", Short(it->second)));
       return;
     }
+    if (inserted) RecordHonestCommit(header.height(), id);
+    CheckCommittedState(endpoint, header);
   }
   chain.height = header.height();
   chain.id = id;
+}
+
+void SafetyChecker::RecordHonestCommit(uint64_t height, const crypto::Digest& id) {
+  // Heights arrive in order: the first honest replica to commit h already committed 1..h-1.
+  ITMO_CHECK(height == reference_roots_.size());
+  ITMO_CHECK(reference_roots_.size() < kRoundsTrackedMax);
+  crypto::Hasher hasher;
+  hasher.Update(std::span<const uint8_t>(reference_roots_.back()));
+  hasher.Update(std::span<const uint8_t>(id));
+  reference_roots_.push_back(hasher.Finish());
+}
+
+void SafetyChecker::CheckCommittedState(uint32_t endpoint, const v1::BlockHeader& header) {
+  const uint64_t executed = header.executed_height();
+  if (executed >= header.height()) {
+    Fail(endpoint, absl::StrCat("committed block at height ", header.height(),
+                                " claims executed_height ", executed));
+    return;
+  }
+  if (header.executed_state_root() != crypto::AsStringView(reference_roots_[executed])) {
+    Fail(endpoint, absl::StrCat("committed block at height ", header.height(),
+                                ": executed_state_root is not the application's root at height ",
+                                executed, " (no agreement on state)"));
+    return;
+  }
+  const uint64_t timestamp = static_cast<uint64_t>(std::max<int64_t>(0, header.timestamp_ms()));
+  if (timestamp_bound_ms_ > 0 && timestamp > now_ms_ + timestamp_bound_ms_) {
+    Fail(endpoint,
+         absl::StrCat("committed block at height ", header.height(), " has timestamp ", timestamp,
+                      "ms, more than ", timestamp_bound_ms_, "ms ahead of the clock"));
+  }
 }
 
 void SafetyChecker::AfterStep(uint32_t endpoint, uint64_t committed_height) {

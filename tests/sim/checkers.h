@@ -11,7 +11,13 @@
 //     lock;
 //   - monotonicity: persisted last_voted_round / highest_timeout_round and committed height never
 //   drop;
-//   - order: a vote or timeout leaves only after the PersistSafetyState that covers it is durable.
+//   - order: a vote or timeout leaves only after the PersistSafetyState that covers it is durable;
+//   - state: a committed block's executed_state_root is the simulated application's root at its
+//     executed_height (< height), and its timestamp is at most timestamp_bound_ms ahead of the
+//     virtual clock when it commits;
+//   - honest votes only for blocks whose QC (and TC, when voting through one) verifies.
+// Certificates, block ids and commit proofs are checked with IndependentVerifier
+// (independent.h), never with consensus/ code, so a mutation there cannot blind these checks.
 // The first violation is kept (with the endpoint and the simulated time) and stops the run.
 // Not thread-safe: owned by one simulation.
 #pragma once
@@ -22,10 +28,10 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
-#include "consensus/quorum.h"
 #include "crypto/digest.h"
 #include "crypto/verifier.h"
 #include "itmo/v1/consensus.pb.h"
+#include "tests/sim/independent.h"
 
 namespace itmo::sim {
 
@@ -60,6 +66,8 @@ class SafetyChecker final {
   void set_now_ms(uint64_t now_ms) { now_ms_ = now_ms; }
   // Off: skip the voting-rule and lock checks, so that only their consequences (forks) are caught.
   void set_check_voting_rules(bool on) { check_voting_rules_ = on; }
+  // How far ahead of the virtual clock a committed block's timestamp may be (0: unchecked).
+  void set_timestamp_bound_ms(uint64_t bound_ms) { timestamp_bound_ms_ = bound_ms; }
   bool failed() const { return violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
   // Highest height committed by any honest endpoint, and the id at a height (empty if unknown).
@@ -86,6 +94,9 @@ class SafetyChecker final {
   };
 
   void Fail(uint32_t endpoint, const std::string& what);
+  // Checks executed_height / executed_state_root and the timestamp of a block committed at height.
+  void CheckCommittedState(uint32_t endpoint, const v1::BlockHeader& header);
+  void RecordHonestCommit(uint64_t height, const crypto::Digest& id);
   void CheckVote(uint32_t endpoint, const v1::Vote& vote, const v1::SafetyState& durable);
   void CheckTimeout(uint32_t endpoint, const v1::Timeout& timeout, const v1::SafetyState& durable);
   void CheckVotingRule(uint32_t endpoint, const v1::Vote& vote);
@@ -94,13 +105,17 @@ class SafetyChecker final {
 
   const std::string chain_id_;
   const uint64_t epoch_;
-  consensus::ValidatorSet validators_;
+  const IndependentVerifier verifier_;
   const std::vector<uint32_t> endpoint_validator_;
   const std::vector<bool> honest_validator_;
   std::vector<EndpointChain> last_;
   std::vector<ValidatorRecord> records_;
   absl::btree_map<uint64_t, crypto::Digest> committed_ids_;  // Height -> id, honest commits.
   absl::btree_map<crypto::Digest, v1::Block> blocks_seen_;
+  // reference_roots_[h]: the simulated application's state root after the agreed height h
+  // (recomputed here: root_h = BLAKE2b(root_{h-1} | id_h), as SimApplication defines it).
+  std::vector<crypto::Digest> reference_roots_;
+  uint64_t timestamp_bound_ms_ = 0;
   std::optional<std::string> violation_;
   uint64_t now_ms_ = 0;
   uint64_t checks_ = 0;

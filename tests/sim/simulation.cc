@@ -666,6 +666,11 @@ SimResult Simulation::Run() {
       TickAll();
       next_tick_ms_ += plan_.tick_ms;
     }
+    if (network_->stats().overflowed > 0) {  // A queue limit hit is a failure, never silent.
+      Fail(absl::StrCat("network overflow: ", network_->stats().overflowed,
+                        " message(s) refused at the in-flight limit ",
+                        SimNetwork<SharedMessage>::kInFlightMax));
+    }
   }
   if (!failure_.has_value() && !checker_->failed()) checker_->Finish();
   if (stabilized_ && !failure_.has_value() && !checker_->failed()) {
@@ -682,6 +687,7 @@ SimResult Simulation::Run() {
   result_.rounds = max_round_;
   result_.height = checker_->max_height();
   result_.virtual_ms = now_ms_;
+  result_.overflowed = network_->stats().overflowed;
   result_.checks = checker_->checks();
   result_.digest = absl::StrCat(absl::Hex(digest_, absl::kZeroPad16));
   return result_;

@@ -80,7 +80,8 @@ struct SimResult {
   uint64_t virtual_ms = 0;
   uint64_t checks = 0;
   uint64_t crashes = 0;
-  uint64_t rejected = 0;  // Messages the replicas refused (byzantine junk, stale, ...).
+  uint64_t rejected = 0;    // Messages the replicas refused (byzantine junk, stale, ...).
+  uint64_t overflowed = 0;  // Messages the network refused at its in-flight limit (fails the run).
 };
 
 FaultPlan DrawFaultPlan(const SimOptions& options);
