@@ -459,8 +459,9 @@ void Replica::ProcessTimeout(const v1::Timeout& timeout, std::vector<Action>* ac
     }
     return;
   }
-  // f + 1 timeouts for this round: at least one honest validator gave up on it, so join them.
-  if (timeout.round() == pacemaker_.round() &&
+  // f + 1 timeouts for this round: at least one honest validator gave up on it, so join them,
+  // once: re-joining on every further timeout would fsync and broadcast O(n) times per replica.
+  if (timeout.round() == pacemaker_.round() && timed_out_round_ < timeout.round() &&
       timeouts_.SignersOf(timeout.round()) > validators_.faults_max()) {
     SendTimeout(actions);
   }

@@ -215,5 +215,36 @@ TEST(ReplicaRegressionTest, NotFoundRetrievalFallsBackToCommittedSync) {
   EXPECT_EQ(lagging.committed_height(), expected - 1);
 }
 
+// Issue 7, defect 2: after f + 1 timeouts a replica joined the round's timeout again on EVERY
+// further timeout it received (an fsync and a broadcast each time: O(n^3) messages per failed
+// round). It joins a round once.
+TEST(ReplicaRegressionTest, JoinsARoundsTimeoutOnce) {
+  Keys keys(7);  // f = 2, quorum 5: a window of timeouts after joining and before the TC.
+  FakeApp app;
+  crypto::Ed25519Verifier verifier;
+  Replica replica(Options(keys, 0), {}, keys.signer(0), &verifier, &app, RecoveredChain{});
+  MustHandle(replica, Start{});
+  uint32_t persists = 0;
+  uint32_t timeouts_sent = 0;
+  for (uint32_t signer : {1u, 2u, 3u, 4u}) {
+    v1::ConsensusMessage message;
+    v1::Timeout* timeout = message.mutable_timeout();
+    timeout->set_round(1);
+    *timeout->mutable_high_qc() = GenesisQc(testing::kChainId, 0);
+    timeout->set_signer(signer);
+    timeout->set_signature(std::string(crypto::AsStringView(keys.signer(signer)->Sign(
+        crypto::kContextTimeout, testing::kChainId, TimeoutMessage(0, 1, 0)))));
+    for (const Action& action : MustHandle(replica, Received(signer, std::move(message)))) {
+      if (std::holds_alternative<PersistSafetyState>(action)) ++persists;
+      if (const auto* b = std::get_if<Broadcast>(&action); b && b->message.has_timeout()) {
+        ++timeouts_sent;
+      }
+    }
+  }
+  EXPECT_EQ(timeouts_sent, 1u) << "joined the round's timeout more than once";
+  EXPECT_EQ(persists, 1u);
+  EXPECT_EQ(replica.round(), 2u) << "own timeout + 4 others form the TC";
+}
+
 }  // namespace
 }  // namespace itmo::consensus
