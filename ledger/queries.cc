@@ -149,6 +149,23 @@ absl::StatusOr<std::optional<v1::Authorization>> StateMachine::GetAuthorization(
   return ReadProto<v1::Authorization>(rep_->kv, Table::kState, internal::AuthorizationKey(id));
 }
 
+absl::StatusOr<std::vector<v1::AuthorizationVersion>> StateMachine::GetAuthorizationVersions(
+    const std::string& id) const {
+  ITMO_RETURN_IF_ERROR(rep_->CheckReadable());
+  const internal::KvState::Map& m = rep_->kv.map(Table::kState);
+  const std::string prefix = internal::AuthorizationVersionPrefix(id);
+  std::vector<v1::AuthorizationVersion> out;
+  for (auto it = m.lower_bound(prefix);
+       it != m.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    v1::AuthorizationVersion v;
+    bool parsed = v.ParseFromString(it->second);
+    ITMO_CHECK(parsed);
+    ITMO_CHECK(v.authorization_id() == id);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 absl::StatusOr<std::optional<v1::Account>> StateMachine::GetAccount(
     const v1::AccountRef& ref) const {
   ITMO_RETURN_IF_ERROR(rep_->CheckReadable());

@@ -367,6 +367,7 @@ Check BlockExecutor::Authorize(TxState& tx, const v1::Authorize& action) {
   LEDGER_RETURN_IF_REJECTED(CheckCaps(first_transfers));
   // Phase 2: mutate.
   kv_->Put(Table::kState, AuthorizationKey(a.id()), Serialize(a));
+  PutAuthorizationVersion(tx, a, {v1::AUTHORIZATION_CHANGE_CREATED}, 0);
   ApplyCaps(first_transfers);
   for (const Piece& p : pieces) {
     MutatePiece(
@@ -440,6 +441,11 @@ Check BlockExecutor::ChangeAuthorization(TxState& tx, const v1::ChangeAuthorizat
     LEDGER_RETURN_IF_REJECTED(CheckChangeFirstTransfers(changed, &keys, &first_transfers));
   // Phase 2: mutate.
   kv_->Put(Table::kState, AuthorizationKey(changed.id()), Serialize(changed));
+  std::vector<v1::AuthorizationChange> changes;
+  if (action.revoke()) changes.push_back(v1::AUTHORIZATION_CHANGE_REVOKED);
+  if (action.new_cap() != 0) changes.push_back(v1::AUTHORIZATION_CHANGE_CAP_LOWERED);
+  if (action.change_purposes()) changes.push_back(v1::AUTHORIZATION_CHANGE_PURPOSES_CHANGED);
+  PutAuthorizationVersion(tx, changed, changes, a->first_transferred());
   ApplyCaps(first_transfers);
   for (const std::string& key : keys) {
     auto old = ReadProto<v1::UnitBlock>(*kv_, Table::kState, key);
@@ -451,6 +457,32 @@ Check BlockExecutor::ChangeAuthorization(TxState& tx, const v1::ChangeAuthorizat
     AddHistory(tx, "change_authorization", b.holder(), b.holder(), b, true);
   }
   return std::nullopt;
+}
+
+void BlockExecutor::PutAuthorizationVersion(const TxState& tx, const v1::Authorization& terms,
+                                            const std::vector<v1::AuthorizationChange>& changes,
+                                            uint64_t first_transferred_before) {
+  ITMO_CHECK(terms.version() >= 1);
+  ITMO_CHECK(!changes.empty());
+  const std::string key = AuthorizationVersionKey(terms.id(), terms.version());
+  ITMO_CHECK(kv_->Get(Table::kState, key) == nullptr);  // Immutable: written once.
+  v1::AuthorizationVersion record;
+  record.set_authorization_id(terms.id());
+  record.set_version(terms.version());
+  *record.mutable_terms() = terms;
+  record.mutable_terms()->set_first_transferred(0);  // The terms, not the running counter.
+  for (v1::AuthorizationChange change : changes) record.add_changes(change);
+  record.set_tx_id(std::string(crypto::AsStringView(tx.id)));
+  record.set_height(ctx_.height);
+  record.set_index(tx.index);
+  record.set_timestamp_ms(ctx_.timestamp_ms);
+  record.set_submitter(tx.body->submitter());
+  record.set_client_tx_id(tx.body->client_tx_id());
+  for (const crypto::PublicKey& key_bytes : tx.signers) {
+    record.add_signer_keys(std::string(crypto::AsStringView(key_bytes)));
+  }
+  record.set_first_transferred_before(first_transferred_before);
+  kv_->Put(Table::kState, key, Serialize(record));
 }
 
 Check BlockExecutor::CheckChangeFirstTransfers(const v1::Authorization& changed,

@@ -165,6 +165,11 @@ class BlockExecutor final {
   Check CheckAttach(const Piece& p, const v1::Authorization& a, bool first_now,
                     FirstTransfers* first_transfers) const;
   Check ChangeAuthorization(TxState& tx, const v1::ChangeAuthorization& action);
+  // Writes the immutable record of version `terms.version()` (who signed, when, what changed).
+  // REQUIRES: no record of that version exists.
+  void PutAuthorizationVersion(const TxState& tx, const v1::Authorization& terms,
+                               const std::vector<v1::AuthorizationChange>& changes,
+                               uint64_t first_transferred_before);
   Check Transfer(TxState& tx, const v1::Transfer& action);
   Check Use(TxState& tx, const v1::Use& action);
   // NDC: the using Party owns `from` and names one of its NDC periods (R7, R9); OIMP: a purpose.

@@ -43,6 +43,18 @@ inline std::string AccountKey(std::string_view registry, std::string_view accoun
 }
 inline std::string ApproachKey(std::string_view id) { return Join2("c/", id); }
 inline std::string AuthorizationKey(std::string_view id) { return Join2("z/", id); }
+// Immutable versions of an authorization (AuthorizationVersion), in version order. In the state
+// table, so the state root covers them.
+inline std::string AuthorizationVersionPrefix(std::string_view id) {
+  std::string k = Join2("y/", id);
+  k.push_back('\0');
+  return k;
+}
+inline std::string AuthorizationVersionKey(std::string_view id, uint32_t version) {
+  std::string k = AuthorizationVersionPrefix(id);
+  AppendBe32(k, version);
+  return k;
+}
 inline std::string UnitPrefix(std::string_view registry) {
   std::string k = Join2("u/", registry);
   k.push_back('\0');

@@ -290,6 +290,11 @@ void BlockExecutor::AddHistory(TxState& tx, std::string_view action, const v1::A
   e.mutable_range()->set_last(after.last());
   e.set_state_after(after.state());
   e.set_first_transfer(first_transfer);
+  if (first_transfer && after.has_authorization_snapshot()) {
+    // The terms in force at this first transfer: AuthorizationVersion (authorization_id, version).
+    e.set_authorization_id(after.authorization_id());
+    e.set_authorization_version(after.authorization_snapshot().version());
+  }
   e.set_submitter(tx.body->submitter());
   e.set_client_tx_id(tx.body->client_tx_id());
   e.set_quarantined_after(after.quarantined());
