@@ -24,8 +24,9 @@ constexpr std::string_view kStateFamily = "ledger_state";
 constexpr std::string_view kOutcomesFamily = "ledger_outcomes";
 constexpr std::string_view kHistoryFamily = "ledger_history";
 constexpr std::string_view kMetaFamily = "ledger_meta";
-constexpr std::string_view kMetaHeight = "height";
-constexpr std::string_view kMetaHash = "state_hash";
+constexpr std::string_view kIndexFamily = "ledger_index";
+using internal::kMetaHash;
+using internal::kMetaHeight;
 constexpr std::string_view kMetaChainId = "chain_id";
 
 std::string EncodeBe64(uint64_t v) {
@@ -158,7 +159,7 @@ crypto::Digest TransactionId(const v1::SignedTransaction& tx) {
 
 std::vector<std::string> StateMachine::ColumnFamilies() {
   return {std::string(kStateFamily), std::string(kOutcomesFamily), std::string(kHistoryFamily),
-          std::string(kMetaFamily)};
+          std::string(kMetaFamily), std::string(kIndexFamily)};
 }
 
 absl::Status StateMachine::Rep::Initialize(const v1::Genesis& genesis) {
@@ -181,7 +182,7 @@ absl::Status StateMachine::Rep::Initialize(const v1::Genesis& genesis) {
     kv.Put(Table::kState, internal::ApproachKey(c.id()), internal::Serialize(c));
   }
   storage::WriteBatch batch;
-  kv.WriteDirty(&batch, state_family);
+  kv.WriteDirty(&batch, state_family, index_family);
   batch.Put(meta_family, kMetaHeight, EncodeBe64(0));
   batch.Put(meta_family, kMetaHash, kv.hash().Serialize());
   batch.Put(meta_family, kMetaChainId, genesis.chain_id());
@@ -226,7 +227,43 @@ absl::Status StateMachine::Rep::Load() {
   }
   for (auto& [k, v] : index) kv.Load(Table::kIndex, std::move(k), std::move(v));
   committed_root = kv.hash().Root();
-  return absl::OkStatus();
+  return ReconcileIndex();
+}
+
+absl::Status StateMachine::Rep::ReconcileIndex() {
+  ITMO_CHECK(!kv.open());
+  const internal::KvState::Map& index = kv.map(Table::kIndex);
+  storage::WriteBatch batch;
+  constexpr uint64_t kChunkOpsMax = storage::kWriteBatchOpsMax / 2;
+  absl::Status written = absl::OkStatus();
+  auto flush_if_full = [&]() {
+    if (batch.count() < kChunkOpsMax) return true;
+    written = store->Write(batch, {.sync = true});
+    batch.Clear();
+    return written.ok();
+  };
+  auto next = index.begin();
+  absl::Status scanned =
+      store->Scan(index_family, "", "", [&](std::string_view k, std::string_view) {
+        for (; next != index.end() && std::string_view(next->first) < k; ++next) {
+          batch.Put(index_family, next->first, next->second);
+          if (!flush_if_full()) return false;
+        }
+        if (next != index.end() && std::string_view(next->first) == k) {
+          ++next;
+        } else {
+          batch.Delete(index_family, k);
+          if (!flush_if_full()) return false;
+        }
+        return true;
+      });
+  ITMO_RETURN_IF_ERROR(scanned);
+  ITMO_RETURN_IF_ERROR(written);
+  for (; next != index.end(); ++next) {
+    batch.Put(index_family, next->first, next->second);
+    if (!flush_if_full()) return written;
+  }
+  return store->Write(batch, {.sync = true});
 }
 
 StateMachine::StateMachine(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -242,6 +279,7 @@ absl::StatusOr<std::unique_ptr<StateMachine>> StateMachine::Open(storage::Store*
   rep->store = store;
   ITMO_ASSIGN_OR_RETURN(rep->state_family, store->Family(kStateFamily));
   ITMO_ASSIGN_OR_RETURN(rep->meta_family, store->Family(kMetaFamily));
+  ITMO_ASSIGN_OR_RETURN(rep->index_family, store->Family(kIndexFamily));
   ITMO_ASSIGN_OR_RETURN(rep->config.outcomes_family, store->Family(kOutcomesFamily));
   ITMO_ASSIGN_OR_RETURN(rep->config.history_family, store->Family(kHistoryFamily));
   rep->config.chain_id = genesis.chain_id();
@@ -282,7 +320,8 @@ absl::StatusOr<std::vector<v1::TransactionOutcome>> StateMachine::ExecuteBlock(
   outcomes.reserve(txs.size());
   // Worst-case write-batch operations of one transaction (history + outcome now, state entries
   // later).
-  constexpr uint64_t kTxOpsWorst = 4 * (kRevokeBlocksMax + 3 * kBlocksTouchedPerTxMax) + 16;
+  // (x6: the persisted index entries of every touched block too.)
+  constexpr uint64_t kTxOpsWorst = 6 * (kRevokeBlocksMax + 3 * kBlocksTouchedPerTxMax) + 16;
   static_assert(kTxOpsWorst * 2 < storage::kWriteBatchOpsMax);
   for (size_t i = 0; i < txs.size(); ++i) {
     if (batch->count() + rep_->kv.dirty_count() + kTxOpsWorst >= storage::kWriteBatchOpsMax) {
@@ -305,7 +344,7 @@ absl::StatusOr<std::vector<v1::TransactionOutcome>> StateMachine::ExecuteBlock(
     return absl::ResourceExhaustedError(absl::StrCat("block changes ", rep_->kv.dirty_count(),
                                                      " state entries: over the write batch limit"));
   }
-  rep_->kv.WriteDirty(batch, rep_->state_family);
+  rep_->kv.WriteDirty(batch, rep_->state_family, rep_->index_family);
   batch->Put(rep_->meta_family, kMetaHeight, EncodeBe64(ctx.height));
   batch->Put(rep_->meta_family, kMetaHash, rep_->kv.hash().Serialize());
   rep_->pending_height = ctx.height;

@@ -5,8 +5,9 @@
 // adjustments, R12 records) in RocksDB column families with a full in-memory mirror, and computes
 // an order-independent state root (LtHash over every state entry) after every block.
 //
-// Thread-safety: StateMachine is NOT thread-safe; the node serializes every call with its own
-// mutex. VerifyTransaction and TransactionId are free, stateless and thread-safe.
+// Thread-safety: StateMachine is NOT thread-safe, except View(), which any thread may call at any
+// time (queries go through it and never wait for the commit path). The node serializes the other
+// calls. VerifyTransaction and TransactionId are free, stateless and thread-safe.
 //
 // Example:
 //   ITMO_ASSIGN_OR_RETURN(auto ledger, StateMachine::Open(store, genesis, &verifier));
@@ -33,6 +34,7 @@
 #include "itmo/v1/ledger.pb.h"
 #include "itmo/v1/tx.pb.h"
 #include "itmo/v1/types.pb.h"
+#include "ledger/ledger_view.h"
 #include "storage/store.h"
 
 namespace itmo::ledger {
@@ -97,10 +99,15 @@ class StateMachine final {
   crypto::Digest state_root() const;  // Root after height().
   const std::string& chain_id() const;
 
-  // Queries read committed state only. While a block is pending (between ExecuteBlock and
-  // CommitBlock/AbortBlock) they return kUnavailable (retry).
-  // Blocks held by `account` in (originating_registry, first) order, totals by (vintage, state).
-  // Errors: kNotFound for an unknown account.
+  // A consistent read-only view of the committed state (a store snapshot): thread-safe, may be
+  // called from any thread while another thread executes and commits blocks; needs no lock shared
+  // with them. Errors: store errors, kDataLoss for a store without ledger meta.
+  absl::StatusOr<std::unique_ptr<LedgerView>> View() const;
+
+  // Queries read committed state only (each through a fresh View()). While a block is pending
+  // (between ExecuteBlock and CommitBlock/AbortBlock) they return kUnavailable (retry). Blocks held
+  // by `account` in (originating_registry, first) order, totals by (vintage, state). Errors:
+  // kNotFound for an unknown account.
   absl::StatusOr<v1::Holdings> GetHoldings(const v1::AccountRef& account) const;
   // Every block-level action on a range covering `serial`, oldest first. kNotFound for no such
   // unit.

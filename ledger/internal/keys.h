@@ -33,6 +33,10 @@ inline std::string Join3(std::string_view prefix, std::string_view a, std::strin
   return k;
 }
 
+// Meta column family: committed height (big-endian u64) and the serialized LtHash after it.
+inline constexpr std::string_view kMetaHeight = "height";
+inline constexpr std::string_view kMetaHash = "state_hash";
+
 // State table.
 inline constexpr std::string_view kChainIdKey = "m/chain_id";
 inline constexpr std::string_view kSecretariatKey = "m/secretariat_key";

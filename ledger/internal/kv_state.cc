@@ -29,6 +29,8 @@ void KvState::Put(Table table, std::string_view key, std::string_view value) {
   if (table == Table::kState) {
     hash_.Add(key, value);
     dirty_.insert(std::string(key));
+  } else {
+    dirty_index_.insert(std::string(key));
   }
 }
 
@@ -42,6 +44,8 @@ void KvState::Delete(Table table, std::string_view key) {
   if (table == Table::kState) {
     hash_.Remove(key, *undo_.back().old);
     dirty_.insert(std::string(key));
+  } else {
+    dirty_index_.insert(std::string(key));
   }
   m.erase(it);
 }
@@ -59,6 +63,7 @@ void KvState::Begin() {
   open_ = true;
   hash_at_begin_ = hash_;
   dirty_.clear();
+  dirty_index_.clear();
 }
 
 KvState::Savepoint KvState::MakeSavepoint() const {
@@ -85,9 +90,11 @@ void KvState::RollbackTo(const Savepoint& savepoint) {
   hash_ = savepoint.hash;
 }
 
-void KvState::WriteDirty(storage::WriteBatch* batch, storage::ColumnFamily family) const {
+void KvState::WriteDirty(storage::WriteBatch* batch, storage::ColumnFamily family,
+                         storage::ColumnFamily index_family) const {
   ITMO_CHECK(open_);
   ITMO_CHECK(batch != nullptr);
+  ITMO_CHECK(family.index != index_family.index);
   const Map& m = map(Table::kState);
   for (const std::string& key : dirty_) {
     auto it = m.find(key);
@@ -97,6 +104,15 @@ void KvState::WriteDirty(storage::WriteBatch* batch, storage::ColumnFamily famil
       batch->Put(family, key, it->second);
     }
   }
+  const Map& index = map(Table::kIndex);
+  for (const std::string& key : dirty_index_) {
+    auto it = index.find(key);
+    if (it == index.end()) {
+      batch->Delete(index_family, key);
+    } else {
+      batch->Put(index_family, key, it->second);
+    }
+  }
 }
 
 void KvState::Commit() {
@@ -104,6 +120,7 @@ void KvState::Commit() {
   open_ = false;
   undo_.clear();
   dirty_.clear();
+  dirty_index_.clear();
 }
 
 void KvState::Abort() {
@@ -112,6 +129,7 @@ void KvState::Abort() {
   ITMO_CHECK(undo_.empty());
   open_ = false;
   dirty_.clear();
+  dirty_index_.clear();
 }
 
 }  // namespace itmo::ledger::internal

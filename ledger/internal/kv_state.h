@@ -1,9 +1,9 @@
 // File: ledger/internal/kv_state.h
 // KvState: the in-memory mirror of the ledger's state column family (table kState, covered by the
-// LtHash state root and persisted) plus derived in-memory indexes (table kIndex, rebuilt on open,
-// not persisted, not in the root). Every change is undo-logged so that a rejected transaction
-// (RollbackTo a savepoint) or a failed block write (AbortBlock) restores the exact previous content
-// and root. Not thread-safe.
+// LtHash state root and persisted) plus derived indexes (table kIndex, rebuilt on open, not in the
+// root; persisted to their own column family so that snapshot reads (LedgerView) can use them).
+// Every change is undo-logged so that a rejected transaction (RollbackTo a savepoint) or a failed
+// block write (AbortBlock) restores the exact previous content and root. Not thread-safe.
 #pragma once
 
 #include <array>
@@ -45,12 +45,14 @@ class KvState final {
   void Begin();
   Savepoint MakeSavepoint() const;
   void RollbackTo(const Savepoint& savepoint);
-  // Adds the final value of every state key changed since Begin() to `batch`.
-  void WriteDirty(storage::WriteBatch* batch, storage::ColumnFamily family) const;
+  // Adds the final value of every state key changed since Begin() to `batch` (`family`), and of
+  // every index key to `index_family`.
+  void WriteDirty(storage::WriteBatch* batch, storage::ColumnFamily family,
+                  storage::ColumnFamily index_family) const;
   void Commit();
   void Abort();
   bool open() const { return open_; }
-  size_t dirty_count() const { return dirty_.size(); }
+  size_t dirty_count() const { return dirty_.size() + dirty_index_.size(); }
 
   const LtHash& hash() const { return hash_; }
 
@@ -68,6 +70,7 @@ class KvState final {
   LtHash hash_at_begin_;
   std::vector<Undo> undo_;
   absl::btree_set<std::string> dirty_;
+  absl::btree_set<std::string> dirty_index_;
   bool open_ = false;
 };
 

@@ -16,6 +16,7 @@ namespace itmo::ledger {
 struct StateMachine::Rep {
   storage::Store* store = nullptr;
   storage::ColumnFamily state_family;
+  storage::ColumnFamily index_family;  // The persisted kIndex table (LedgerView reads it).
   storage::ColumnFamily meta_family;
   internal::LedgerConfig config;
   internal::KvState kv;
@@ -25,6 +26,9 @@ struct StateMachine::Rep {
 
   absl::Status Initialize(const v1::Genesis& genesis);
   absl::Status Load();
+  // Makes the persisted index family equal to the in-memory index rebuilt by Load (a store written
+  // before the index was persisted, or any drift): puts the missing keys, deletes the extra ones.
+  absl::Status ReconcileIndex();
   absl::Status CheckReadable() const {
     if (kv.open()) return absl::UnavailableError("a block is being committed; retry");
     return absl::OkStatus();
