@@ -88,8 +88,8 @@ absl::StatusOr<std::optional<std::pair<std::string, v1::UnitBlock>>> LedgerView:
 absl::StatusOr<v1::Holdings> LedgerView::GetHoldings(const v1::AccountRef& account) const {
   ITMO_ASSIGN_OR_RETURN(std::optional<v1::Account> known, GetAccount(account));
   if (!known.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("unknown account ", account.registry_id(), "/", account.account_id()));
+    return absl::NotFoundError(absl::StrCat("REASON_UNKNOWN_ACCOUNT: unknown account ",
+                                            account.registry_id(), "/", account.account_id()));
   }
   v1::Holdings holdings;
   *holdings.mutable_account() = account;
@@ -148,7 +148,8 @@ absl::StatusOr<std::vector<v1::UnitHistoryEntry>> LedgerView::GetUnitHistory(
     const std::string& originating_registry, uint64_t serial) const {
   ITMO_ASSIGN_OR_RETURN(auto block, BlockContaining(originating_registry, serial));
   if (!block.has_value()) {
-    return absl::NotFoundError(absl::StrCat("no unit ", originating_registry, " ", serial));
+    return absl::NotFoundError(
+        absl::StrCat("REASON_UNITS_NOT_FOUND: no unit ", originating_registry, " ", serial));
   }
   std::vector<v1::UnitHistoryEntry> entries;
   bool too_many = false;
@@ -266,6 +267,42 @@ absl::StatusOr<std::optional<v1::Account>> LedgerView::GetAccount(const v1::Acco
   if (!bytes.has_value()) return std::optional<v1::Account>();
   ITMO_ASSIGN_OR_RETURN(v1::Account a, Parse<v1::Account>(*bytes, "account"));
   return std::optional<v1::Account>(std::move(a));
+}
+
+absl::StatusOr<crypto::PublicKey> LedgerView::SubmitterKey(v1::SubmitterKind kind,
+                                                           const std::string& submitter) const {
+  std::optional<std::string> key_bytes;
+  if (kind == v1::SUBMITTER_REGISTRY) {
+    ITMO_ASSIGN_OR_RETURN(
+        std::optional<std::string> bytes,
+        store_->Get(families_.state, internal::RegistryKey(submitter), snapshot_.get()));
+    if (bytes.has_value()) {
+      ITMO_ASSIGN_OR_RETURN(v1::Registry r, Parse<v1::Registry>(*bytes, "registry"));
+      key_bytes = r.registry_key();
+    }
+  } else if (kind == v1::SUBMITTER_PARTY) {
+    ITMO_ASSIGN_OR_RETURN(
+        std::optional<std::string> bytes,
+        store_->Get(families_.state, internal::PartyKey(submitter), snapshot_.get()));
+    if (bytes.has_value()) {
+      ITMO_ASSIGN_OR_RETURN(v1::Party p, Parse<v1::Party>(*bytes, "party"));
+      key_bytes = p.authority_key();
+    }
+  } else if (kind == v1::SUBMITTER_SECRETARIAT && submitter == "SECRETARIAT") {
+    ITMO_ASSIGN_OR_RETURN(key_bytes,
+                          store_->Get(families_.state, internal::kSecretariatKey, snapshot_.get()));
+  }
+  if (!key_bytes.has_value() || key_bytes->empty()) {
+    return absl::NotFoundError(absl::StrCat("unknown submitter '", submitter, "'"));
+  }
+  return crypto::PublicKeyFromBytes(*key_bytes);
+}
+
+bool LedgerView::IsClientTxIdUsed(const std::string& submitter,
+                                  const std::string& client_tx_id) const {
+  auto stored = store_->Get(families_.outcomes, internal::OutcomeKey(submitter, client_tx_id),
+                            snapshot_.get());
+  return !stored.ok() || stored->has_value();  // A read error counts as used: never a double.
 }
 
 absl::StatusOr<Page<std::string>> LedgerView::Scan(

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/digest.h"
+#include "crypto/keys.h"
 #include "itmo/v1/ledger.pb.h"
 #include "itmo/v1/tx.pb.h"
 #include "itmo/v1/types.pb.h"
@@ -84,6 +85,12 @@ class LedgerView final {
   absl::StatusOr<std::vector<v1::AuthorizationVersion>> GetAuthorizationVersions(
       const std::string& id) const;
   absl::StatusOr<std::optional<v1::Account>> GetAccount(const v1::AccountRef& ref) const;
+
+  // As StateMachine::SubmitterKey and IsClientTxIdUsed, at height(). For the mempool's admission
+  // checks, which then need no lock shared with the commit path either.
+  absl::StatusOr<crypto::PublicKey> SubmitterKey(v1::SubmitterKind kind,
+                                                 const std::string& submitter) const;
+  bool IsClientTxIdUsed(const std::string& submitter, const std::string& client_tx_id) const;
 
   // Listings in key order (accounts by (registry, account), approaches by id, Parties by code).
   // Errors: kInvalidArgument for page_size > kPageSizeMax or a page token not made by the same

@@ -121,6 +121,42 @@ absl::StatusOr<v1::Holdings> LedgerClient::GetHoldings(const v1::GetHoldingsRequ
   return response;
 }
 
+absl::StatusOr<v1::GetAuthorizationResponse> LedgerClient::GetAuthorization(
+    const v1::GetAuthorizationRequest& request) {
+  auto context = NewContext(kCallTimeout);
+  v1::GetAuthorizationResponse response;
+  ITMO_RETURN_IF_ERROR(FromGrpcStatus(stub_->GetAuthorization(context.get(), request, &response),
+                                      absl::StrCat("GetAuthorization from ", address_)));
+  return response;
+}
+
+absl::StatusOr<v1::ListAccountsResponse> LedgerClient::ListAccounts(
+    const v1::ListAccountsRequest& request) {
+  auto context = NewContext(kCallTimeout);
+  v1::ListAccountsResponse response;
+  ITMO_RETURN_IF_ERROR(FromGrpcStatus(stub_->ListAccounts(context.get(), request, &response),
+                                      absl::StrCat("ListAccounts from ", address_)));
+  return response;
+}
+
+absl::StatusOr<v1::ListApproachesResponse> LedgerClient::ListApproaches(
+    const v1::ListApproachesRequest& request) {
+  auto context = NewContext(kCallTimeout);
+  v1::ListApproachesResponse response;
+  ITMO_RETURN_IF_ERROR(FromGrpcStatus(stub_->ListApproaches(context.get(), request, &response),
+                                      absl::StrCat("ListApproaches from ", address_)));
+  return response;
+}
+
+absl::StatusOr<v1::ListPartiesResponse> LedgerClient::ListParties(
+    const v1::ListPartiesRequest& request) {
+  auto context = NewContext(kCallTimeout);
+  v1::ListPartiesResponse response;
+  ITMO_RETURN_IF_ERROR(FromGrpcStatus(stub_->ListParties(context.get(), request, &response),
+                                      absl::StrCat("ListParties from ", address_)));
+  return response;
+}
+
 absl::StatusOr<v1::GetUnitHistoryResponse> LedgerClient::GetUnitHistory(
     const v1::GetUnitHistoryRequest& request) {
   auto context = NewContext(kCallTimeout);

@@ -55,6 +55,12 @@ class LedgerClient final {
   absl::StatusOr<v1::GetAdjustmentsResponse> GetAdjustments(
       const v1::GetAdjustmentsRequest& request);
   absl::StatusOr<v1::GetStatusResponse> GetStatus(absl::Duration timeout = absl::Seconds(5));
+  absl::StatusOr<v1::GetAuthorizationResponse> GetAuthorization(
+      const v1::GetAuthorizationRequest& request);
+  absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& request);
+  absl::StatusOr<v1::ListApproachesResponse> ListApproaches(
+      const v1::ListApproachesRequest& request);
+  absl::StatusOr<v1::ListPartiesResponse> ListParties(const v1::ListPartiesRequest& request);
 
  private:
   LedgerClient(std::string address, std::shared_ptr<grpc::Channel> channel);

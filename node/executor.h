@@ -18,8 +18,9 @@
 // cannot get a duplicate certified either: it needs an honest voter.
 //
 // Thread-safety: the Application methods, NoteBlock and ExecuteCommitted are called from the
-// consensus thread only. WithLedger() (queries) and executed_head() may be called from any thread;
-// they serialize with execution on one mutex (StateMachine is not thread-safe).
+// consensus thread only. View() (queries: a RocksDB snapshot, no lock), WithLedger() and
+// executed_head() may be called from any thread; WithLedger serializes with execution on one mutex
+// (StateMachine is not thread-safe).
 #pragma once
 
 #include <cstdint>
@@ -79,7 +80,13 @@ class Executor final : public consensus::Application {
   bool diverged() const { return diverged_.load(); }
   int64_t last_commit_time_ms() const { return last_commit_time_ms_.load(); }
 
-  // Runs `fn(const ledger::StateMachine&)` serialized with execution.
+  // A consistent snapshot of the committed ledger for queries (one height). Thread-safe and
+  // lock-free with respect to execution: it never takes ledger_mu_, so a query, however slow or
+  // frequent, neither waits for a commit nor holds one up (issue 7 defect 9).
+  absl::StatusOr<std::unique_ptr<ledger::LedgerView>> View() const { return ledger_->View(); }
+
+  // Runs `fn(const ledger::StateMachine&)` serialized with execution. For the mempool's admission
+  // checks; queries use View().
   template <typename Fn>
   auto WithLedger(Fn fn) const ABSL_LOCKS_EXCLUDED(ledger_mu_) {
     absl::MutexLock lock(&ledger_mu_);

@@ -1,11 +1,13 @@
 // File: node/ledger_service.cc
 #include "node/ledger_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "crypto/digest.h"
 #include "crypto/merkle.h"
 #include "spdlog/spdlog.h"
@@ -21,6 +23,32 @@ constexpr absl::Duration kSubscriberPoll = absl::Milliseconds(200);
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+std::optional<v1::ReasonCode> ReasonCodeOf(std::string_view message) {
+  // The name runs up to the first ':' (or the end); ReasonCode names are REASON_[A-Z_]+.
+  const size_t end = std::min(message.find(':'), message.size());
+  const std::string_view name = message.substr(0, end);
+  if (name.size() > 64 || name.substr(0, 7) != "REASON_") return std::nullopt;
+  v1::ReasonCode code = v1::REASON_OK;
+  if (!v1::ReasonCode_Parse(std::string(name), &code) || code == v1::REASON_OK) return std::nullopt;
+  return code;
+}
+
+grpc::Status ToGrpc(const absl::Status& status, grpc::ServerContext* context) {
+  grpc::Status out = ToGrpc(status);
+  if (status.ok() || context == nullptr) return out;
+  std::optional<v1::ReasonCode> code = ReasonCodeOf(ToStd(status.message()));
+  if (code.has_value()) {
+    context->AddTrailingMetadata(kReasonCodeKey, std::to_string(static_cast<int>(*code)));
+    context->AddTrailingMetadata(kReasonNameKey, v1::ReasonCode_Name(*code));
+  }
+  return out;
+}
+
+void ConfigureApiServer(grpc::ServerBuilder* builder) {
+  ITMO_CHECK(builder != nullptr);
+  builder->SetMaxReceiveMessageSize(kApiMessageBytesMax);
 }
 
 LedgerService::LedgerService(LedgerServiceOptions options, Mempool* mempool, BlockStore* blocks,
@@ -47,12 +75,12 @@ absl::StatusOr<std::string> LedgerService::Submit(const v1::SignedTransaction& t
   return mempool_->Add(tx.SerializeAsString());
 }
 
-grpc::Status LedgerService::SubmitTransaction(grpc::ServerContext* /*context*/,
+grpc::Status LedgerService::SubmitTransaction(grpc::ServerContext* context,
                                               const v1::SignedTransaction* request,
                                               v1::SubmitTransactionResponse* response) {
   if (shutting_down_.load()) return kShuttingDown;
   absl::StatusOr<std::string> id = Submit(*request);
-  if (!id.ok()) return ToGrpc(id.status());
+  if (!id.ok()) return ToGrpc(id.status(), context);
   response->set_tx_id(*id);
   return grpc::Status::OK;
 }
@@ -76,6 +104,11 @@ grpc::Status LedgerService::SubmitTransactions(grpc::ServerContext* /*context*/,
         rejection->set_index(index);
         rejection->set_code(static_cast<int32_t>(id.status().code()));
         rejection->set_message(std::string(id.status().message()));
+        std::optional<v1::ReasonCode> reason = ReasonCodeOf(ToStd(id.status().message()));
+        if (reason.has_value()) {
+          rejection->set_reason_code(static_cast<int32_t>(*reason));
+          rejection->set_reason_name(v1::ReasonCode_Name(*reason));
+        }
         if (!tx.body().empty()) {
           rejection->set_tx_id(std::string(crypto::AsStringView(crypto::Blake2b256(tx.body()))));
         }
@@ -132,7 +165,7 @@ absl::StatusOr<std::optional<v1::GetTransactionResponse>> LedgerService::Committ
   return std::optional<v1::GetTransactionResponse>(std::move(response));
 }
 
-grpc::Status LedgerService::GetTransaction(grpc::ServerContext* /*context*/,
+grpc::Status LedgerService::GetTransaction(grpc::ServerContext* context,
                                            const v1::GetTransactionRequest* request,
                                            v1::GetTransactionResponse* response) {
   if (shutting_down_.load()) return kShuttingDown;
@@ -143,11 +176,11 @@ grpc::Status LedgerService::GetTransaction(grpc::ServerContext* /*context*/,
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "client.submitter and client.client_tx_id are required");
     }
+    absl::StatusOr<std::unique_ptr<ledger::LedgerView>> view = View();
+    if (!view.ok()) return ToGrpc(view.status(), context);
     absl::StatusOr<std::optional<v1::TransactionOutcome>> outcome =
-        executor_->WithLedger([&](const ledger::StateMachine& ledger) {
-          return ledger.GetOutcome(client.submitter(), client.client_tx_id());
-        });
-    if (!outcome.ok()) return ToGrpc(outcome.status());
+        (*view)->GetOutcome(client.submitter(), client.client_tx_id());
+    if (!outcome.ok()) return ToGrpc(outcome.status(), context);
     if (outcome->has_value()) {
       tx_id = (*outcome)->tx_id();
     } else {
@@ -168,7 +201,7 @@ grpc::Status LedgerService::GetTransaction(grpc::ServerContext* /*context*/,
   if (!tx_id.empty()) {
     absl::StatusOr<std::optional<v1::GetTransactionResponse>> committed =
         CommittedTransaction(tx_id);
-    if (!committed.ok()) return ToGrpc(committed.status());
+    if (!committed.ok()) return ToGrpc(committed.status(), context);
     if (committed->has_value()) {
       *response = std::move(**committed);
       return grpc::Status::OK;
@@ -182,64 +215,6 @@ grpc::Status LedgerService::GetTransaction(grpc::ServerContext* /*context*/,
     state = v1::TRANSACTION_STATE_EXPIRED;  // Final: a committed block passed its deadline.
   }
   response->set_state(state);
-  return grpc::Status::OK;
-}
-
-grpc::Status LedgerService::GetHoldings(grpc::ServerContext* /*context*/,
-                                        const v1::GetHoldingsRequest* request,
-                                        v1::Holdings* response) {
-  if (shutting_down_.load()) return kShuttingDown;
-  if (request->account().registry_id().empty() || request->account().account_id().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "account.registry_id and account.account_id are required");
-  }
-  absl::StatusOr<v1::Holdings> holdings = executor_->WithLedger(
-      [&](const ledger::StateMachine& ledger) { return ledger.GetHoldings(request->account()); });
-  if (!holdings.ok()) return ToGrpc(holdings.status());
-  *response = std::move(*holdings);
-  return grpc::Status::OK;
-}
-
-grpc::Status LedgerService::GetUnitHistory(grpc::ServerContext* /*context*/,
-                                           const v1::GetUnitHistoryRequest* request,
-                                           v1::GetUnitHistoryResponse* response) {
-  if (shutting_down_.load()) return kShuttingDown;
-  if (request->originating_registry().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "originating_registry is required");
-  }
-  uint64_t height = 0;
-  absl::StatusOr<std::vector<v1::UnitHistoryEntry>> entries =
-      executor_->WithLedger([&](const ledger::StateMachine& ledger) {
-        height = ledger.height();
-        return ledger.GetUnitHistory(request->originating_registry(), request->serial());
-      });
-  if (!entries.ok()) return ToGrpc(entries.status());
-  for (v1::UnitHistoryEntry& entry : *entries) *response->add_entries() = std::move(entry);
-  response->set_height(height);
-  return grpc::Status::OK;
-}
-
-grpc::Status LedgerService::GetAdjustments(grpc::ServerContext* /*context*/,
-                                           const v1::GetAdjustmentsRequest* request,
-                                           v1::GetAdjustmentsResponse* response) {
-  if (shutting_down_.load()) return kShuttingDown;
-  if (request->party().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "party is required");
-  }
-  if (request->year_first() > request->year_last()) {
-    return grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("year_first ", request->year_first(), " > year_last ", request->year_last()));
-  }
-  uint64_t height = 0;
-  absl::StatusOr<std::vector<v1::Adjustment>> adjustments =
-      executor_->WithLedger([&](const ledger::StateMachine& ledger) {
-        height = ledger.height();
-        return ledger.GetAdjustments(request->party(), request->year_first(), request->year_last());
-      });
-  if (!adjustments.ok()) return ToGrpc(adjustments.status());
-  for (v1::Adjustment& a : *adjustments) *response->add_adjustments() = std::move(a);
-  response->set_height(height);
   return grpc::Status::OK;
 }
 

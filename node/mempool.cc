@@ -67,14 +67,18 @@ absl::Status Mempool::CheckDeadline(uint64_t valid_until_ms) const {
 absl::StatusOr<std::pair<v1::SignedTransaction, VerifiedTx>> Mempool::ParseAndVerify(
     std::string_view tx_bytes) {
   if (tx_bytes.size() > options_.tx_bytes_max) {
-    return absl::InvalidArgumentError(absl::StrCat("transaction too large: ", tx_bytes.size(),
-                                                   " bytes > limit ", options_.tx_bytes_max));
+    return absl::InvalidArgumentError(
+        absl::StrCat("REASON_TRANSACTION_TOO_LARGE: transaction too large: ", tx_bytes.size(),
+                     " bytes > limit ", options_.tx_bytes_max));
   }
   v1::SignedTransaction tx;
   if (!tx.ParseFromArray(tx_bytes.data(), static_cast<int>(tx_bytes.size()))) {
-    return absl::InvalidArgumentError("malformed transaction: not a SignedTransaction");
+    return absl::InvalidArgumentError(
+        "REASON_MALFORMED_TRANSACTION: malformed transaction: not a SignedTransaction");
   }
-  if (tx.body().empty()) return absl::InvalidArgumentError("malformed transaction: empty body");
+  if (tx.body().empty())
+    return absl::InvalidArgumentError(
+        "REASON_MALFORMED_TRANSACTION: malformed transaction: empty body");
   ITMO_ASSIGN_OR_RETURN(VerifiedTx verified, verify_(tx));
   ITMO_CHECK(!verified.tx_id.empty());
   return std::make_pair(std::move(tx), std::move(verified));
@@ -83,18 +87,20 @@ absl::StatusOr<std::pair<v1::SignedTransaction, VerifiedTx>> Mempool::ParseAndVe
 absl::Status Mempool::CheckAdmissibleLocked(const VerifiedTx& verified, uint64_t tx_bytes) const {
   mu_.AssertReaderHeld();
   if (by_id_.contains(verified.tx_id)) {
-    return absl::AlreadyExistsError("duplicate transaction: already pending");
+    return absl::AlreadyExistsError(
+        "REASON_DUPLICATE_TRANSACTION: duplicate transaction: already pending");
   }
   if (recent_committed_.contains(verified.tx_id)) {
-    return absl::AlreadyExistsError("duplicate transaction: already committed");
+    return absl::AlreadyExistsError(
+        "REASON_DUPLICATE_TRANSACTION: duplicate transaction: already committed");
   }
   if (expired_.contains(verified.tx_id)) {
     return absl::InvalidArgumentError("transaction expired: a committed block passed its deadline");
   }
   if (by_client_.contains(ClientKey(verified.submitter, verified.client_tx_id))) {
-    return absl::AlreadyExistsError(absl::StrCat("duplicate client_tx_id \"", verified.client_tx_id,
-                                                 "\" of submitter \"", verified.submitter,
-                                                 "\": already pending"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "REASON_DUPLICATE_TRANSACTION: duplicate client_tx_id \"", verified.client_tx_id,
+        "\" of submitter \"", verified.submitter, "\": already pending"));
   }
   if (entries_.size() >= options_.txs_max) {
     return absl::ResourceExhaustedError(absl::StrCat(

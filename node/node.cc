@@ -245,7 +245,10 @@ void MakeMempool(NodeParts* p) {
                       static_cast<int32_t>(body.submitter_kind()), body.valid_until_ms()};
   };
   TxAdmitFn admit = [p](const v1::SignedTransaction& tx, const VerifiedTx& verified) {
-    return p->executor->WithLedger([&](const ledger::StateMachine& ledger) -> absl::Status {
+    // A snapshot view, not WithLedger: admission never waits for (or delays) a commit.
+    absl::StatusOr<std::unique_ptr<ledger::LedgerView>> view = p->executor->View();
+    if (!view.ok()) return view.status();
+    return [&](const ledger::LedgerView& ledger) -> absl::Status {
       absl::StatusOr<crypto::PublicKey> key = ledger.SubmitterKey(
           static_cast<v1::SubmitterKind>(verified.submitter_kind), verified.submitter);
       if (!key.ok()) {
@@ -266,7 +269,7 @@ void MakeMempool(NodeParts* p) {
                          "\" of submitter \"", verified.submitter, "\" is already committed"));
       }
       return absl::OkStatus();
-    });
+    }(**view);
   };
   p->mempool = std::make_unique<Mempool>(options, std::move(verify), std::move(admit));
 }
@@ -388,7 +391,7 @@ absl::Status StartApi(NodeParts* p) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(p->config.api_listen, grpc::InsecureServerCredentials(), &p->api_port);
   builder.RegisterService(p->service.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kTxBytesMax) + 4096);
+  ConfigureApiServer(&builder);  // Oversize transactions reach the handler (REASON_..._TOO_LARGE).
   p->server = builder.BuildAndStart();
   if (p->server == nullptr || p->api_port == 0) {
     return absl::UnavailableError(

@@ -26,6 +26,7 @@
 #include "node/ctl_flags.h"
 #include "node/ctl_localnet.h"
 #include "node/ctl_peer_probe.h"
+#include "node/ctl_reads.h"
 #include "node/ctl_subscribe.h"
 #include "node/ctl_tx.h"
 #include "node/ctl_util.h"
@@ -272,6 +273,13 @@ absl::StatusOr<int> RunAdjustments(const Flags& flags) {
   return kExitOk;
 }
 
+// The integrator reads (node/ctl_reads.h) on a connected client.
+template <absl::StatusOr<int> (*Read)(LedgerClient*, const Flags&)>
+absl::StatusOr<int> RunRead(const Flags& flags) {
+  ITMO_ASSIGN_OR_RETURN(auto client, Connect(flags));
+  return Read(client.get(), flags);
+}
+
 absl::StatusOr<int> RunStatus(const Flags& flags) {
   ITMO_ASSIGN_OR_RETURN(uint64_t wait_s, flags.GetUint("wait", 0));
   const absl::Time deadline = absl::Now() + absl::Seconds(wait_s);
@@ -462,6 +470,30 @@ const std::vector<Command>& Commands() {
        "[--node HOST:PORT]\n",
        {.values = {"party", "from-year", "to-year", "node", "connect-timeout"}, .booleans = {}},
        RunAdjustments},
+      {"authorization",
+       "an authorization: terms, status, cap used and every version (who, when, what changed)",
+       "itmoctl authorization --id ID [--version N] [--node HOST:PORT]\n"
+       "--version N prints only version N (the terms in force from it on).\n",
+       {.values = {"id", "version", "node", "connect-timeout"}, .booleans = {}},
+       RunRead<RunAuthorization>},
+      {"accounts",
+       "list accounts, optionally of one registry and/or Party (paged)",
+       "itmoctl accounts [--registry ID] [--party CODE] [--page-size N] [--page-token T] [--all]\n"
+       "                 [--node HOST:PORT]\n"
+       "--all follows next_page_token to the end and prints one merged list.\n",
+       {.values = {"registry", "party", "page-size", "page-token", "node", "connect-timeout"},
+        .booleans = {"all"}},
+       RunRead<RunAccounts>},
+      {"approaches",
+       "list cooperative approaches (paged)",
+       "itmoctl approaches [--page-size N] [--page-token T] [--all] [--node HOST:PORT]\n",
+       {.values = {"page-size", "page-token", "node", "connect-timeout"}, .booleans = {"all"}},
+       RunRead<RunApproaches>},
+      {"parties",
+       "list Parties (paged)",
+       "itmoctl parties [--page-size N] [--page-token T] [--all] [--node HOST:PORT]\n",
+       {.values = {"page-size", "page-token", "node", "connect-timeout"}, .booleans = {"all"}},
+       RunRead<RunParties>},
       {"status",
        "a node's height, round, peers and state root",
        "itmoctl status [--node HOST:PORT] [--json] [--wait SECONDS]\n"
