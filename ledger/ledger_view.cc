@@ -251,6 +251,11 @@ absl::StatusOr<std::vector<v1::AuthorizationVersion>> LedgerView::GetAuthorizati
         }
         ITMO_CHECK(v->authorization_id() == id);
         ITMO_CHECK(v->version() == out.size() + 1);  // Versions 1, 2, ... with no gap.
+        if (out.size() >= kHistoryEntriesMax) {
+          parsed = absl::ResourceExhaustedError(
+              absl::StrCat("more than ", kHistoryEntriesMax, " versions: ask for one version"));
+          return false;
+        }
         out.push_back(std::move(*v));
         return true;
       },

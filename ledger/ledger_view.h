@@ -81,7 +81,8 @@ class LedgerView final {
   absl::StatusOr<std::optional<v1::UnitBlock>> GetBlockAt(const std::string& originating_registry,
                                                           uint64_t serial) const;
   absl::StatusOr<std::optional<v1::Authorization>> GetAuthorization(const std::string& id) const;
-  // Every version of an authorization, oldest first (empty for an unknown id).
+  // Every version of an authorization, oldest first (empty for an unknown id). Errors:
+  // kResourceExhausted beyond kHistoryEntriesMax versions.
   absl::StatusOr<std::vector<v1::AuthorizationVersion>> GetAuthorizationVersions(
       const std::string& id) const;
   absl::StatusOr<std::optional<v1::Account>> GetAccount(const v1::AccountRef& ref) const;

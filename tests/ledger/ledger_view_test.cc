@@ -208,5 +208,27 @@ TEST(LedgerViewTest, ListsApproachesAndParties) {
   EXPECT_TRUE(rest.next_page_token.empty());
 }
 
+// The mempool's admission checks read a view as well (no lock shared with the commit path).
+TEST(LedgerViewTest, SubmitterKeysAndUsedClientIdsAsTheStateMachine) {
+  LedgerHarness h;
+  v1::TransactionOutcome out = h.RunOne(IssueBody("CHE-NR", "che-1", 1, 10));
+  ASSERT_EQ(out.code(), v1::REASON_OK);
+  ASSERT_OK_AND_ASSIGN(auto view, h.ledger().View());
+  for (auto [kind, name] :
+       {std::pair<v1::SubmitterKind, std::string>{v1::SUBMITTER_REGISTRY, "CHE-NR"},
+        {v1::SUBMITTER_PARTY, "GHA"},
+        {v1::SUBMITTER_SECRETARIAT, "SECRETARIAT"}}) {
+    ASSERT_OK_AND_ASSIGN(crypto::PublicKey from_view, view->SubmitterKey(kind, name));
+    ASSERT_OK_AND_ASSIGN(crypto::PublicKey from_ledger, h.ledger().SubmitterKey(kind, name));
+    EXPECT_EQ(from_view, from_ledger) << name;
+  }
+  EXPECT_THAT(view->SubmitterKey(v1::SUBMITTER_PARTY, "XXX"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(view->SubmitterKey(v1::SUBMITTER_REGISTRY, "GHA"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(view->IsClientTxIdUsed(out.submitter(), out.client_tx_id()));
+  EXPECT_FALSE(view->IsClientTxIdUsed(out.submitter(), "never-used"));
+}
+
 }  // namespace
 }  // namespace itmo::ledger::testing
