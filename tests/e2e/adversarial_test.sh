@@ -63,6 +63,14 @@ for args in "--body-hex ffffffff" "--body-hex 0a0362616400" "--body-size 200000"
   grep -Eq "INVALID_ARGUMENT|RESOURCE_EXHAUSTED" <<<"$out" || fail "unexpected refusal: $out"
   log "submit-raw $args: $out"
 done
+# Oversize below the API's 4 MiB receive limit: the node's own refusal, with the reason code (not a
+# transport RESOURCE_EXHAUSTED).
+for size in 70000 200000 3000000; do
+  rc=0
+  out=$("$CTL" submit-raw --node "$node0" --body-size "$size" 2>&1) || rc=$?
+  [[ $rc -eq 2 ]] && grep -q "INVALID_ARGUMENT.*REASON_TRANSACTION_TOO_LARGE" <<<"$out" ||
+    fail "a $size-byte body was not refused with REASON_TRANSACTION_TOO_LARGE (exit $rc): $out"
+done
 node_alive validator-0 || fail "validator-0 died"
 before=$(height validator-0)
 "$CTL" tx --node "$node0" --localnet "$WORK/net" --signer GHA-NR --action open_account \
