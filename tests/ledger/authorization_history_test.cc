@@ -115,7 +115,7 @@ TEST(AuthorizationHistoryTest, EachFirstTransferNamesTheVersionInForce) {
   EXPECT_EQ(h.BlockAt("CHE-NR", 50).authorization_snapshot().version(), 1u);
   EXPECT_EQ(h.BlockAt("CHE-NR", 150).authorization_snapshot().version(), 2u);
   EXPECT_EQ(h.BlockAt("CHE-NR", 150).authorization_snapshot().cap(), 400u);
-  for (auto [serial, version] : {std::pair<uint64_t, uint32_t>{50, 1}, {150, 2}}) {
+  for (const auto& [serial, version] : {std::pair<uint64_t, uint32_t>{50, 1}, {150, 2}}) {
     ASSERT_OK_AND_ASSIGN(auto history, h.ledger().GetUnitHistory("CHE-NR", serial));
     int first_transfers = 0;
     for (const v1::UnitHistoryEntry& e : history) {

@@ -214,7 +214,7 @@ TEST(LedgerViewTest, SubmitterKeysAndUsedClientIdsAsTheStateMachine) {
   v1::TransactionOutcome out = h.RunOne(IssueBody("CHE-NR", "che-1", 1, 10));
   ASSERT_EQ(out.code(), v1::REASON_OK);
   ASSERT_OK_AND_ASSIGN(auto view, h.ledger().View());
-  for (auto [kind, name] :
+  for (const auto& [kind, name] :
        {std::pair<v1::SubmitterKind, std::string>{v1::SUBMITTER_REGISTRY, "CHE-NR"},
         {v1::SUBMITTER_PARTY, "GHA"},
         {v1::SUBMITTER_SECRETARIAT, "SECRETARIAT"}}) {
