@@ -85,8 +85,8 @@ class Executor final : public consensus::Application {
   // frequent, neither waits for a commit nor holds one up (issue 7 defect 9).
   absl::StatusOr<std::unique_ptr<ledger::LedgerView>> View() const { return ledger_->View(); }
 
-  // Runs `fn(const ledger::StateMachine&)` serialized with execution. For the mempool's admission
-  // checks; queries use View().
+  // Runs `fn(const ledger::StateMachine&)` serialized with execution (blocks while a block
+  // executes). Queries and the mempool's admission checks use View() instead.
   template <typename Fn>
   auto WithLedger(Fn fn) const ABSL_LOCKS_EXCLUDED(ledger_mu_) {
     absl::MutexLock lock(&ledger_mu_);
