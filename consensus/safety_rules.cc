@@ -154,6 +154,15 @@ absl::StatusOr<std::string> SafetyRules::SignProposal(const v1::Block& block,
   return std::string(crypto::AsStringView(sig));
 }
 
+bool SafetyRules::ObserveHighTc(const v1::TimeoutCertificate& tc) {
+  ITMO_CHECK(tc.epoch() == options_.epoch);
+  ITMO_CHECK(tc.round() > 0);
+  if (state_.has_high_tc() && state_.high_tc().round() >= tc.round()) return false;
+  *state_.mutable_high_tc() = tc;
+  CheckInvariants();
+  return true;
+}
+
 void SafetyRules::ObservePreferredRound(uint64_t round) {
   state_.set_preferred_round(std::max(state_.preferred_round(), round));
   CheckInvariants();

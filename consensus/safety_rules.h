@@ -64,6 +64,12 @@ class SafetyRules final {
   // Raises preferred_round (the highest 2-chain round seen); informational in 2-chain HotStuff.
   void ObservePreferredRound(uint64_t round);
 
+  // Records `tc` as high_tc when its round is above the recorded one, so that a restarted replica
+  // resumes in round high_tc.round + 1 instead of below its highest_timeout_round. Returns whether
+  // the state changed; the caller then persists state() before anything that relies on it.
+  // REQUIRES: tc verified by the caller, of this epoch, round > 0.
+  bool ObserveHighTc(const v1::TimeoutCertificate& tc);
+
   const v1::SafetyState& state() const { return state_; }
   Mutation mutation() const { return options_.mutation; }
 
