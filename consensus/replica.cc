@@ -77,6 +77,7 @@ Replica::Replica(const ReplicaOptions& options, v1::SafetyState recovered,
     safety_rules_.emplace(
         SafetyRulesOptions{options.chain_id, options.epoch, *options.my_index, options.mutation},
         std::move(recovered), signer);
+    proposed_round_ = safety_rules_->state().last_proposed_round();
   } else {
     observer_state_.set_epoch(options.epoch);
   }
@@ -626,16 +627,27 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   absl::StatusOr<std::string> signature = safety_rules_->SignProposal(block, id);
   if (!signature.ok()) return;
   proposed_round_ = round;
+  ITMO_CHECK(safety_rules_->state().last_proposed_round() == round);
   v1::ConsensusMessage message;
   v1::Proposal* proposal = message.mutable_proposal();
   *proposal->mutable_block() = block;
   *proposal->mutable_sync_info() = MakeSyncInfo();
   proposal->set_signature(*std::move(signature));
-  FlushSafetyState(actions);  // E.g. the TC that justifies it is durable before it leaves.
-  actions->push_back(Broadcast{std::move(message)});
   ITMO_CHECK(tree_.Insert(block).ok());
   ITMO_CHECK(tree_.Contains(id));
-  MaybeVote(*tree_.Get(id), id, actions);
+  // The leader signs its own vote first, so that one fsync covers it and the proposed round.
+  std::vector<Action> vote_actions;
+  MaybeVote(*tree_.Get(id), id, &vote_actions);
+  const bool vote_persist_first =
+      !vote_actions.empty() && std::holds_alternative<PersistSafetyState>(vote_actions.front());
+  // last_proposed_round (with the vote and the TC that justifies the block) is durable before the
+  // proposal leaves: a leader that crashes after the send never proposes again in this round
+  // (issue 7, defect 6).
+  PersistSafetyStateNow(actions);
+  actions->push_back(Broadcast{std::move(message)});
+  for (size_t i = vote_persist_first ? 1 : 0; i < vote_actions.size(); ++i) {
+    actions->push_back(std::move(vote_actions[i]));
+  }
 }
 
 bool Replica::ShouldWaitForTransactions(const v1::Block& parent) const {

@@ -58,7 +58,10 @@ class SafetyRules final {
   absl::StatusOr<v1::Timeout> SignTimeout(uint64_t round, const v1::QuorumCert& high_qc,
                                           const v1::TimeoutCertificate* high_tc);
 
-  // The proposer's signature over the block id. Refuses a round <= last_voted_round.
+  // The proposer's signature over the block id. Refuses a round <= last_voted_round or <=
+  // last_proposed_round (one proposal per round, also after a restart); then last_proposed_round =
+  // round and high_qc = max(high_qc, block.qc). The caller persists state() before the proposal
+  // leaves. REQUIRES: block.qc / block.tc verified by the caller.
   absl::StatusOr<std::string> SignProposal(const v1::Block& block, const crypto::Digest& block_id);
 
   // Raises preferred_round (the highest 2-chain round seen); informational in 2-chain HotStuff.

@@ -191,5 +191,60 @@ TEST(ReplicaRestartTest, EveryTimerExpiryRebroadcastsTheLastTimeoutWithoutFsync)
   EXPECT_EQ(persists, 0u);
 }
 
+// Defect 6: a leader broadcast its proposal before anything was persisted; crashing right after
+// the send (before the persist of its own vote) it restarted in the same round and proposed a
+// second, different block there. Now last_proposed_round is durable before the proposal leaves.
+TEST(ReplicaRestartTest, LeaderCrashedAfterItsProposalNeverProposesAgainInThatRound) {
+  Keys keys(4);
+  crypto::Ed25519Verifier verifier;
+  FakeApp app;
+  constexpr uint32_t kMe = 1;  // The leader of round 1.
+  Replica replica(Options(keys, kMe), {}, keys.signer(kMe), &verifier, &app, RecoveredChain{});
+  const std::vector<Action> actions = MustHandle(replica, Start{100});
+  // The durable state of a crash right after the proposal's Broadcast (or right after the persist
+  // before it: the same state).
+  v1::SafetyState durable;
+  bool proposed = false;
+  uint32_t persists = 0;
+  for (const Action& action : actions) {
+    if (const auto* persist = std::get_if<PersistSafetyState>(&action)) {
+      ++persists;
+      if (!proposed) durable = persist->state;
+    }
+    if (const auto* b = std::get_if<Broadcast>(&action);
+        b != nullptr && b->message.has_proposal()) {
+      ASSERT_FALSE(proposed);
+      proposed = true;
+      EXPECT_EQ(b->message.proposal().block().header().round(), 1u);
+    }
+  }
+  ASSERT_TRUE(proposed);
+  EXPECT_EQ(durable.last_proposed_round(), 1u)
+      << "the proposed round was not durable before it left";
+  EXPECT_EQ(persists, 1u) << "one fsync covers the proposed round and the leader's own vote";
+  EXPECT_EQ(replica.safety_state().last_voted_round(), 1u);
+
+  // Restarted from that state at a later time (a different timestamp: a different block), still in
+  // round 1: no second proposal, neither at Start nor on the ticks of the round.
+  Replica restarted(Options(keys, kMe), durable, keys.signer(kMe), &verifier, &app,
+                    RecoveredChain{});
+  EXPECT_EQ(restarted.round(), 1u);
+  uint32_t proposals = 0;
+  auto count = [&](const std::vector<Action>& out) {
+    for (const Action& action : out) {
+      if (const auto* b = std::get_if<Broadcast>(&action);
+          b != nullptr && b->message.has_proposal()) {
+        ++proposals;
+      }
+    }
+  };
+  count(MustHandle(restarted, Start{5'000}));
+  for (uint32_t tick = 0; tick < 3 && restarted.round() == 1; ++tick) {
+    count(MustHandle(restarted, Tick{5'000 + 10 * tick}));
+  }
+  EXPECT_EQ(proposals, 0u) << "a second proposal in round 1 after the restart";
+  EXPECT_EQ(restarted.safety_state().last_proposed_round(), 1u);
+}
+
 }  // namespace
 }  // namespace itmo::consensus
