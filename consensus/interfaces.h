@@ -39,9 +39,11 @@ class Application {
 
   // Committed blocks with their proofs (as received in Commit actions), ascending from from_height,
   // at most count_max, gap-free; fewer (or none) when the application no longer or not yet has
-  // them.
-  virtual std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height,
-                                                         uint32_t count_max) = 0;
+  // them. Bounded by bytes too: stops before the sum of the blocks' ByteSizeLong() would exceed
+  // bytes_max, but returns at least one block when it has from_height (so one block of maximum
+  // size is always served).
+  virtual std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                         uint64_t bytes_max) = 0;
 };
 
 }  // namespace itmo::consensus

@@ -22,6 +22,21 @@ inline constexpr uint32_t kBlocksPerRoundMax = 4;
 inline constexpr uint32_t kRetrievalBlocksMax = 64;
 // Committed blocks in one SyncResponse.
 inline constexpr uint32_t kSyncBlocksMax = 64;
+// Serialized bytes of a QC / TC / header at most (n = kValidatorsMax signers; 64-byte signatures
+// with their framing; a TC also carries a high QC round per signer), with room for the fields.
+inline constexpr uint64_t kQcBytesMax = 256 + kSignerBitmapBytesMax + kValidatorsMax * (64 + 4);
+inline constexpr uint64_t kTcBytesMax = kQcBytesMax + kValidatorsMax * 11;
+inline constexpr uint64_t kHeaderBytesMax = 512;
+// Serialized bytes of one CommittedBlock beyond its transactions' own bytes: block header, parent
+// QC and TC, the framing of up to kBlockTxsMax transactions, its QC, child header and child QC.
+inline constexpr uint64_t kCommittedBlockOverheadBytesMax =
+    2 * kHeaderBytesMax + 3 * kQcBytesMax + kTcBytesMax + kBlockTxsMax * 8ull + 1024;
+// Bytes of one SyncResponse or BlockRetrievalResponse: a responder stops adding blocks before the
+// response would exceed this, and always sends at least one. Well below the node's peer message
+// limit (node/node.cc static_asserts it), because a message above that is dropped on send, and a
+// count-only bound let 64 large blocks make a response nobody could send: a node behind a run of
+// large blocks never caught up (issue 7, defect 7).
+inline constexpr uint64_t kResponseBytesMax = 36ull << 20;
 // A replica whose committed height lags a seen commit by more than this syncs committed blocks
 // instead of retrieving ancestors.
 inline constexpr uint64_t kSyncLagBlocksMin = 8;
@@ -46,6 +61,11 @@ static_assert(kRetrievalBlocksMax <= kPendingBlocksMax);
 static_assert(kBlocksPerRoundMax >= 1 && kBlocksPerRoundMax < kPendingBlocksMax);
 static_assert(kSyncLagBlocksMin < kRetrievalBlocksMax);
 static_assert(kBlockBytesMax < kMessageBytesMax);
+// One block of maximum size (with all its overhead) always fits in a response on its own...
+static_assert(kBlockBytesMax + kCommittedBlockOverheadBytesMax <= kResponseBytesMax);
+// ...and a full response, with its message framing, in one consensus message.
+static_assert(kResponseBytesMax + (1ull << 20) <= kMessageBytesMax);
+static_assert(kTxBytesMax < (1ull << 21));  // A tx's length framing takes at most 3 + 1 bytes.
 static_assert(kTxBytesMax <= kBlockBytesMax);
 static_assert(kRoundTimeoutTicksMin <= kRoundTimeoutTicksMax);
 static_assert(kActionsMax > kSyncBlocksMax + kPendingBlocksMax);

@@ -77,6 +77,7 @@ Replica::Replica(const ReplicaOptions& options, v1::SafetyState recovered,
     safety_rules_.emplace(
         SafetyRulesOptions{options.chain_id, options.epoch, *options.my_index, options.mutation},
         std::move(recovered), signer);
+    proposed_round_ = safety_rules_->state().last_proposed_round();
   } else {
     observer_state_.set_epoch(options.epoch);
   }
@@ -89,11 +90,20 @@ Replica::Replica(const ReplicaOptions& options, v1::SafetyState recovered,
       validators_.VerifyQc(state.high_qc()).ok()) {
     ITMO_CHECK(tree_.InsertQc(state.high_qc()).empty());  // Only the root is known: no commit.
   }
+  // And the high TC: without it a network whose replicas all restart after rounds that ended by
+  // TC resumes at high_qc.round + 1, below every replica's highest_timeout_round, where nobody may
+  // time out or propose again (issue 7, defect 3).
+  if (state.has_high_tc() && state.high_tc().epoch() == options_.epoch &&
+      state.high_tc().round() > 0 && validators_.VerifyTc(state.high_tc()).ok()) {
+    high_tc_ = state.high_tc();
+  }
   highest_commit_qc_ = tree_.root_qc();
   if (chain.head.has_value() && chain.head->has_child_qc()) {
     highest_commit_qc_ = chain.head->qc();
   }
-  pacemaker_.AdvanceTo(tree_.high_qc().round() + 1, tree_.high_qc().round());
+  const uint64_t tc_round = high_tc_.has_value() ? high_tc_->round() : 0;
+  pacemaker_.AdvanceTo(std::max(tree_.high_qc().round(), tc_round) + 1, tree_.high_qc().round());
+  ITMO_CHECK(pacemaker_.round() > tc_round);
   recovered_blocks_ = std::move(chain.pending_blocks);
   if (recovered_blocks_.size() > kPendingBlocksMax) recovered_blocks_.resize(kPendingBlocksMax);
   std::sort(recovered_blocks_.begin(), recovered_blocks_.end(),
@@ -136,6 +146,9 @@ absl::StatusOr<std::vector<Action>> Replica::Handle(const Event& event) {
     deferred_self_vote_.reset();
     AddVote(vote, &actions);
   }
+  // A safety-state change no signed message has covered yet (a higher TC) becomes durable too.
+  if (status.ok()) FlushSafetyState(&actions);
+  ITMO_CHECK(!status.ok() || !safety_dirty_);
   CheckInvariants();
   if (!status.ok()) return status;
   ITMO_CHECK(actions.size() <= kActionsMax);
@@ -150,7 +163,10 @@ void Replica::CheckInvariants() const {
   ITMO_CHECK(requested_blocks_.size() <= kRetrievalBlocksMax);
   ITMO_CHECK(proposed_round_ <= pacemaker_.round());
   if (safety_rules_.has_value()) {
-    ITMO_CHECK(safety_rules_->state().epoch() == options_.epoch);
+    const v1::SafetyState& state = safety_rules_->state();
+    ITMO_CHECK(state.epoch() == options_.epoch);
+    // The high TC this replica acts on is never above the one it persists.
+    ITMO_CHECK(!high_tc_.has_value() || state.high_tc().round() >= high_tc_->round());
   }
 }
 
@@ -170,11 +186,7 @@ absl::Status Replica::HandleStart(const Start& start, std::vector<Action>* actio
       }
     }
     if (state.has_last_timeout() && state.last_timeout().round() >= pacemaker_.round()) {
-      timed_out_round_ = std::max(timed_out_round_, state.last_timeout().round());
-      v1::ConsensusMessage message;
-      *message.mutable_timeout() = state.last_timeout();
-      if (high_tc_.has_value()) *message.mutable_timeout()->mutable_high_tc() = *high_tc_;
-      actions->push_back(Broadcast{std::move(message)});
+      RebroadcastTimeout(actions);  // Often lost (peers not connected yet): again on every expiry.
     }
   }
   InsertRecoveredBlocks(actions);
@@ -375,7 +387,7 @@ void Replica::MaybeVote(const v1::Block& block, const crypto::Digest& id,
   ITMO_CHECK(vote->round() == block.header().round());
   const uint32_t next_leader = validators_.LeaderOf(vote->round() + 1);
   if (IsMe(next_leader)) {
-    actions->push_back(PersistSafetyState{safety_rules_->state()});
+    PersistSafetyStateNow(actions);
     deferred_self_vote_ = *std::move(vote);
     return;
   }
@@ -392,11 +404,23 @@ void Replica::EmitSigned(std::optional<uint32_t> to, v1::ConsensusMessage messag
                                : Action(Broadcast{std::move(message)});
   if (options_.mutation == Mutation::kPersistAfterSend) {
     actions->push_back(std::move(send));
-    actions->push_back(PersistSafetyState{safety_rules_->state()});
+    PersistSafetyStateNow(actions);
     return;
   }
-  actions->push_back(PersistSafetyState{safety_rules_->state()});  // The node fsyncs this first...
-  actions->push_back(std::move(send));                             // ...then sends.
+  PersistSafetyStateNow(actions);       // The node fsyncs this first...
+  actions->push_back(std::move(send));  // ...then sends.
+}
+
+void Replica::PersistSafetyStateNow(std::vector<Action>* actions) {
+  ITMO_CHECK(safety_rules_.has_value());
+  actions->push_back(PersistSafetyState{safety_rules_->state()});
+  safety_dirty_ = false;
+}
+
+void Replica::FlushSafetyState(std::vector<Action>* actions) {
+  if (!safety_dirty_) return;
+  PersistSafetyStateNow(actions);
+  ITMO_CHECK(!safety_dirty_);
 }
 
 absl::Status Replica::OnVote(uint32_t from, const v1::Vote& vote, std::vector<Action>* actions) {
@@ -453,6 +477,7 @@ void Replica::ProcessTimeout(const v1::Timeout& timeout, std::vector<Action>* ac
     ProcessTc(cert, actions);
     const uint32_t next_leader = validators_.LeaderOf(cert.round() + 1);
     if (!IsMe(next_leader)) {
+      FlushSafetyState(actions);  // The TC is durable here before it leaves.
       v1::ConsensusMessage message;
       *message.mutable_tc() = cert;
       actions->push_back(SendTo{next_leader, std::move(message)});
@@ -470,18 +495,40 @@ void Replica::ProcessTimeout(const v1::Timeout& timeout, std::vector<Action>* ac
 void Replica::SendTimeout(std::vector<Action>* actions) {
   if (!safety_rules_.has_value()) return;
   const uint64_t round = pacemaker_.round();
+  const v1::SafetyState& state = safety_rules_->state();
+  if (state.has_last_timeout() && state.last_timeout().round() >= round) {
+    // Already timed out in this round (or, from an older persisted state, a later one): send the
+    // same timeout again, with no new fsync. Once per timer expiry, so with the timer's backoff.
+    RebroadcastTimeout(actions);
+    return;
+  }
   const v1::TimeoutCertificate* tc = high_tc_.has_value() ? &*high_tc_ : nullptr;
   absl::StatusOr<v1::Timeout> timeout = safety_rules_->SignTimeout(round, tree_.high_qc(), tc);
   if (!timeout.ok()) return;
   ITMO_CHECK(timeout->round() == round);
-  const bool first = timed_out_round_ < round;
+  ITMO_CHECK(timed_out_round_ < round);  // Its last timeout is of a lower round (checked above).
   timed_out_round_ = round;
   ITMO_CHECK(safety_rules_->state().highest_timeout_round() == round);
   v1::ConsensusMessage message;
   *message.mutable_timeout() = *timeout;
   if (high_tc_.has_value()) *message.mutable_timeout()->mutable_high_tc() = *high_tc_;
   EmitSigned(std::nullopt, std::move(message), actions);
-  if (first) ProcessTimeout(*timeout, actions);
+  ProcessTimeout(*timeout, actions);
+}
+
+void Replica::RebroadcastTimeout(std::vector<Action>* actions) {
+  ITMO_CHECK(safety_rules_.has_value());
+  const v1::Timeout last = safety_rules_->state().last_timeout();
+  ITMO_CHECK(last.round() > 0);
+  ITMO_CHECK(last.round() == safety_rules_->state().highest_timeout_round());
+  timed_out_round_ = std::max(timed_out_round_, last.round());
+  v1::ConsensusMessage message;
+  *message.mutable_timeout() = last;
+  if (high_tc_.has_value()) *message.mutable_timeout()->mutable_high_tc() = *high_tc_;
+  // No PersistSafetyState: `last` became durable before it was first sent.
+  actions->push_back(Broadcast{std::move(message)});
+  // Count it here too: a restarted replica's collector is empty (a duplicate is ignored).
+  ProcessTimeout(last, actions);
 }
 
 absl::Status Replica::OnTc(const v1::TimeoutCertificate& tc, std::vector<Action>* actions) {
@@ -517,7 +564,11 @@ void Replica::ProcessQc(const v1::QuorumCert& qc, uint32_t hint_peer,
 void Replica::ProcessTc(const v1::TimeoutCertificate& tc, std::vector<Action>* actions) {
   ITMO_CHECK(tc.epoch() == options_.epoch);
   ITMO_CHECK(tc.round() > 0);
-  if (!high_tc_.has_value() || high_tc_->round() < tc.round()) high_tc_ = tc;
+  if (!high_tc_.has_value() || high_tc_->round() < tc.round()) {
+    high_tc_ = tc;
+    // Persisted (at the latest at the end of this Handle) so that a restart resumes after it.
+    if (safety_rules_.has_value() && safety_rules_->ObserveHighTc(tc)) safety_dirty_ = true;
+  }
   AdvanceRound(actions);
 }
 
@@ -576,15 +627,27 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   absl::StatusOr<std::string> signature = safety_rules_->SignProposal(block, id);
   if (!signature.ok()) return;
   proposed_round_ = round;
+  ITMO_CHECK(safety_rules_->state().last_proposed_round() == round);
   v1::ConsensusMessage message;
   v1::Proposal* proposal = message.mutable_proposal();
   *proposal->mutable_block() = block;
   *proposal->mutable_sync_info() = MakeSyncInfo();
   proposal->set_signature(*std::move(signature));
-  actions->push_back(Broadcast{std::move(message)});
   ITMO_CHECK(tree_.Insert(block).ok());
   ITMO_CHECK(tree_.Contains(id));
-  MaybeVote(*tree_.Get(id), id, actions);
+  // The leader signs its own vote first, so that one fsync covers it and the proposed round.
+  std::vector<Action> vote_actions;
+  MaybeVote(*tree_.Get(id), id, &vote_actions);
+  const bool vote_persist_first =
+      !vote_actions.empty() && std::holds_alternative<PersistSafetyState>(vote_actions.front());
+  // last_proposed_round (with the vote and the TC that justifies the block) is durable before the
+  // proposal leaves: a leader that crashes after the send never proposes again in this round
+  // (issue 7, defect 6).
+  PersistSafetyStateNow(actions);
+  actions->push_back(Broadcast{std::move(message)});
+  for (size_t i = vote_persist_first ? 1 : 0; i < vote_actions.size(); ++i) {
+    actions->push_back(std::move(vote_actions[i]));
+  }
 }
 
 bool Replica::ShouldWaitForTransactions(const v1::Block& parent) const {

@@ -130,7 +130,13 @@ class Replica final {
   // Whether a leader should hold back an empty proposal on `parent` (see empty_block_wait_ticks).
   bool ShouldWaitForTransactions(const v1::Block& parent) const;
   void MaybeVote(const v1::Block& block, const crypto::Digest& id, std::vector<Action>* actions);
+  // Signs and broadcasts a timeout for the current round, or re-broadcasts the last one (no fsync)
+  // when it is of this round or a later one.
   void SendTimeout(std::vector<Action>* actions);
+  void RebroadcastTimeout(std::vector<Action>* actions);
+  // PersistSafetyState of the current safety state; Flush only if it changed since the last one.
+  void PersistSafetyStateNow(std::vector<Action>* actions);
+  void FlushSafetyState(std::vector<Action>* actions);
   void EmitSigned(std::optional<uint32_t> to, v1::ConsensusMessage message,
                   std::vector<Action>* actions);
   void RequestBlock(const v1::QuorumCert& qc, uint32_t hint_peer, std::vector<Action>* actions);
@@ -157,7 +163,8 @@ class Replica final {
   Pacemaker pacemaker_;
   VoteCollector votes_;
   TimeoutCollector timeouts_;
-  std::optional<v1::TimeoutCertificate> high_tc_;
+  std::optional<v1::TimeoutCertificate> high_tc_;  // Also in the safety state (persisted).
+  bool safety_dirty_ = false;  // The safety state changed after the last PersistSafetyState.
   v1::QuorumCert highest_commit_qc_;
   uint64_t emitted_height_ = 0;      // Height of the last Commit action (gap-free check).
   uint64_t proposed_round_ = 0;      // Highest round this replica proposed in.

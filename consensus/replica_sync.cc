@@ -21,6 +21,18 @@ absl::StatusOr<crypto::Digest> IdFrom(std::string_view bytes) {
   return id;
 }
 
+// Whether a response already holding `*bytes` bytes of blocks takes one of `block_bytes` more (with
+// its framing) within kResponseBytesMax; the first block always fits (limits.h static_asserts it
+// for every valid block). Adds it to `*bytes` when it does.
+bool TakeIntoResponse(uint64_t block_bytes, bool first, uint64_t* bytes) {
+  constexpr uint64_t kFramingBytes = 8;  // Field tag and length of one repeated block.
+  const uint64_t next = *bytes + block_bytes + kFramingBytes;
+  if (!first && next > kResponseBytesMax) return false;
+  *bytes = next;
+  ITMO_CHECK(*bytes >= block_bytes);
+  return true;
+}
+
 }  // namespace
 
 uint32_t Replica::PeerFor(const v1::QuorumCert& qc, uint32_t hint_peer) const {
@@ -110,7 +122,13 @@ absl::Status Replica::OnBlockRequest(uint32_t from, const v1::BlockRetrievalRequ
   v1::BlockRetrievalResponse* response = message.mutable_block_response();
   response->set_block_id(request.block_id());
   response->set_status(blocks.empty() ? v1::RETRIEVAL_NOT_FOUND : v1::RETRIEVAL_SUCCEEDED);
-  for (v1::Block& block : blocks) *response->add_blocks() = std::move(block);
+  uint64_t bytes = 0;
+  for (v1::Block& block : blocks) {
+    // Newest first: a shorter chain still links further once the requester asks for the rest.
+    if (!TakeIntoResponse(block.ByteSizeLong(), response->blocks_size() == 0, &bytes)) break;
+    *response->add_blocks() = std::move(block);
+  }
+  ITMO_CHECK(response->blocks_size() <= static_cast<int>(count));
   actions->push_back(SendTo{from, std::move(message)});
   return absl::OkStatus();
 }
@@ -195,10 +213,14 @@ absl::Status Replica::OnSyncRequest(uint32_t from, const v1::SyncRequest& reques
   if (from == kFromNonValidator) return absl::InvalidArgumentError("request from an unknown peer");
   if (request.from_height() == 0) return absl::InvalidArgumentError("sync from height 0");
   const uint32_t count = std::clamp<uint32_t>(request.count(), 1, kSyncBlocksMax);
-  std::vector<v1::CommittedBlock> blocks = app_->CommittedRange(request.from_height(), count);
+  std::vector<v1::CommittedBlock> blocks =
+      app_->CommittedRange(request.from_height(), count, kResponseBytesMax);
   v1::ConsensusMessage message;
   v1::SyncResponse* response = message.mutable_sync_response();
+  uint64_t bytes = 0;
   for (size_t i = 0; i < blocks.size() && i < count; ++i) {
+    // Bounded by bytes here too, whatever the application returned.
+    if (!TakeIntoResponse(blocks[i].ByteSizeLong(), i == 0, &bytes)) break;
     *response->add_blocks() = std::move(blocks[i]);
   }
   ITMO_CHECK(response->blocks_size() <= static_cast<int>(kSyncBlocksMax));

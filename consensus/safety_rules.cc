@@ -148,10 +148,31 @@ absl::StatusOr<std::string> SafetyRules::SignProposal(const v1::Block& block,
                                                       " <= last_voted_round ",
                                                       state_.last_voted_round()));
   }
+  if (block.header().round() <= state_.last_proposed_round()) {
+    return absl::FailedPreconditionError(absl::StrCat("proposal round ", block.header().round(),
+                                                      " <= last_proposed_round ",
+                                                      state_.last_proposed_round()));
+  }
+  ITMO_CHECK(block.qc().round() < block.header().round());
   const crypto::Signature sig = signer_->Sign(
       crypto::kContextProposal, options_.chain_id,
       ProposalMessage(options_.epoch, block.header().round(), crypto::AsStringView(block_id)));
+  state_.set_last_proposed_round(block.header().round());
+  // A restarted leader then resumes at or above the round it proposed in (never below it).
+  if (!state_.has_high_qc() || state_.high_qc().round() < block.qc().round()) {
+    *state_.mutable_high_qc() = block.qc();
+  }
+  CheckInvariants();
   return std::string(crypto::AsStringView(sig));
+}
+
+bool SafetyRules::ObserveHighTc(const v1::TimeoutCertificate& tc) {
+  ITMO_CHECK(tc.epoch() == options_.epoch);
+  ITMO_CHECK(tc.round() > 0);
+  if (state_.has_high_tc() && state_.high_tc().round() >= tc.round()) return false;
+  *state_.mutable_high_tc() = tc;
+  CheckInvariants();
+  return true;
 }
 
 void SafetyRules::ObservePreferredRound(uint64_t round) {

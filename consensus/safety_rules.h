@@ -58,11 +58,20 @@ class SafetyRules final {
   absl::StatusOr<v1::Timeout> SignTimeout(uint64_t round, const v1::QuorumCert& high_qc,
                                           const v1::TimeoutCertificate* high_tc);
 
-  // The proposer's signature over the block id. Refuses a round <= last_voted_round.
+  // The proposer's signature over the block id. Refuses a round <= last_voted_round or <=
+  // last_proposed_round (one proposal per round, also after a restart); then last_proposed_round =
+  // round and high_qc = max(high_qc, block.qc). The caller persists state() before the proposal
+  // leaves. REQUIRES: block.qc / block.tc verified by the caller.
   absl::StatusOr<std::string> SignProposal(const v1::Block& block, const crypto::Digest& block_id);
 
   // Raises preferred_round (the highest 2-chain round seen); informational in 2-chain HotStuff.
   void ObservePreferredRound(uint64_t round);
+
+  // Records `tc` as high_tc when its round is above the recorded one, so that a restarted replica
+  // resumes in round high_tc.round + 1 instead of below its highest_timeout_round. Returns whether
+  // the state changed; the caller then persists state() before anything that relies on it.
+  // REQUIRES: tc verified by the caller, of this epoch, round > 0.
+  bool ObserveHighTc(const v1::TimeoutCertificate& tc);
 
   const v1::SafetyState& state() const { return state_; }
   Mutation mutation() const { return options_.mutation; }

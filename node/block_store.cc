@@ -162,13 +162,18 @@ absl::StatusOr<std::optional<uint64_t>> BlockStore::FindBlock(std::string_view b
 }
 
 absl::StatusOr<std::vector<v1::CommittedBlock>> BlockStore::Range(uint64_t from_height,
-                                                                  uint32_t count_max) const {
+                                                                  uint32_t count_max,
+                                                                  uint64_t bytes_max) const {
   std::vector<v1::CommittedBlock> out;
   const uint64_t head = head_height();
   const uint32_t limit = std::min(count_max, kRangeBlocksMax);
+  uint64_t bytes = 0;
+  // One block read at a time, so that no more than one block beyond bytes_max is ever loaded.
   for (uint64_t h = std::max<uint64_t>(from_height, 1); h <= head && out.size() < limit; ++h) {
     ITMO_ASSIGN_OR_RETURN(std::optional<v1::SubscribeCommitsResponse> record, Get(h));
     if (!record.has_value()) break;
+    bytes += record->committed().ByteSizeLong();
+    if (!out.empty() && bytes > bytes_max) break;
     out.push_back(std::move(*record->mutable_committed()));
   }
   ITMO_CHECK(out.size() <= limit);

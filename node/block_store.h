@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,9 +64,11 @@ class BlockStore final {
   absl::StatusOr<std::optional<TxLocation>> FindTx(std::string_view tx_id) const;
   absl::StatusOr<std::optional<uint64_t>> FindBlock(std::string_view block_id) const;
 
-  // Committed blocks from `from_height`, at most count_max, gap-free (for consensus sync).
-  absl::StatusOr<std::vector<v1::CommittedBlock>> Range(uint64_t from_height,
-                                                        uint32_t count_max) const;
+  // Committed blocks from `from_height`, at most count_max, gap-free (for consensus sync); stops
+  // before their serialized bytes would exceed bytes_max, but returns at least one (when stored).
+  absl::StatusOr<std::vector<v1::CommittedBlock>> Range(
+      uint64_t from_height, uint32_t count_max,
+      uint64_t bytes_max = std::numeric_limits<uint64_t>::max()) const;
 
   uint64_t head_height() const { return head_height_.load(std::memory_order_acquire); }
   uint64_t pending_refused() const { return pending_refused_.load(); }

@@ -288,8 +288,10 @@ consensus::ExecutedHead Executor::executed_head() const {
   return head_;
 }
 
-std::vector<v1::CommittedBlock> Executor::CommittedRange(uint64_t from_height, uint32_t count_max) {
-  absl::StatusOr<std::vector<v1::CommittedBlock>> range = blocks_->Range(from_height, count_max);
+std::vector<v1::CommittedBlock> Executor::CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                         uint64_t bytes_max) {
+  absl::StatusOr<std::vector<v1::CommittedBlock>> range =
+      blocks_->Range(from_height, count_max, bytes_max);
   if (!range.ok()) {
     spdlog::error("committed range from {}: {}", from_height, range.status().ToString());
     return {};

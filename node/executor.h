@@ -69,7 +69,8 @@ class Executor final : public consensus::Application {
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
   consensus::ExecutedHead executed_head() const override ABSL_LOCKS_EXCLUDED(head_mu_);
-  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max) override;
+  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                 uint64_t bytes_max) override;
 
   // Executes and durably commits the next block. Errors: kFailedPrecondition (not head + 1),
   // kDataLoss (state divergence: diverged() is then true), storage errors. Any error is fatal to

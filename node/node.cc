@@ -37,6 +37,15 @@ inline constexpr uint32_t kTickMs = 10;
 inline constexpr uint32_t kGossipIntervalMs = 5;
 inline constexpr uint32_t kGossipBatchTxsMax = 2'000;
 inline constexpr size_t kPeerMessageBytes = 48ull << 20;
+// A sync or retrieval response (bounded by consensus::kResponseBytesMax, which always takes one
+// block of maximum size) and a proposal of a maximum-size block, each wrapped in a PeerMessage,
+// must fit: a message above kPeerMessageBytes is dropped on send (counted and logged).
+inline constexpr size_t kPeerEnvelopeBytesMax = 1ull << 20;
+static_assert(consensus::kResponseBytesMax + kPeerEnvelopeBytesMax <= kPeerMessageBytes);
+static_assert(consensus::kBlockBytesMax + consensus::kCommittedBlockOverheadBytesMax +
+                  kPeerEnvelopeBytesMax <=
+              kPeerMessageBytes);
+static_assert(kPeerMessageBytes <= kPeerMessageBytesMax);
 
 // Sends consensus messages over the transport, by validator index -> genesis name.
 class TransportNetwork final : public ConsensusNetwork {

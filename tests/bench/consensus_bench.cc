@@ -76,7 +76,9 @@ class NullApp final : public Application {
   std::vector<std::string> Payload(uint64_t, uint32_t, uint64_t) override { return {}; }
   absl::Status ValidateProposal(const v1::Block&) override { return absl::OkStatus(); }
   ExecutedHead executed_head() const override { return {}; }
-  std::vector<v1::CommittedBlock> CommittedRange(uint64_t, uint32_t) override { return {}; }
+  std::vector<v1::CommittedBlock> CommittedRange(uint64_t, uint32_t, uint64_t) override {
+    return {};
+  }
 };
 
 ReplicaOptions Options(const std::vector<crypto::PublicKey>& keys, uint32_t me) {

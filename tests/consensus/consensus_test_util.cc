@@ -88,10 +88,14 @@ v1::Proposal MakeProposal(const Keys& keys, const v1::Block& block, uint64_t epo
 
 std::vector<std::string> FakeApp::Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) {
   std::vector<std::string> txs;
+  uint64_t bytes = 0;
   for (uint32_t i = 0; i < txs_per_block && i < txs_max; ++i) {
-    txs.push_back(absl::StrCat("tx-", height, "-", i));
+    std::string tx = absl::StrCat("tx-", height, "-", i);
+    if (tx_bytes > tx.size()) tx.resize(tx_bytes, 'x');
+    if (bytes + tx.size() > bytes_max) break;
+    bytes += tx.size();
+    txs.push_back(std::move(tx));
   }
-  (void)bytes_max;
   return txs;
 }
 
@@ -106,11 +110,16 @@ ExecutedHead FakeApp::executed_head() const {
   return head;
 }
 
-std::vector<v1::CommittedBlock> FakeApp::CommittedRange(uint64_t from_height, uint32_t count_max) {
+std::vector<v1::CommittedBlock> FakeApp::CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                        uint64_t bytes_max) {
   std::vector<v1::CommittedBlock> out;
+  uint64_t bytes = 0;
   for (const v1::CommittedBlock& c : committed_) {
     if (out.size() >= count_max) break;
-    if (c.block().header().height() >= from_height) out.push_back(c);
+    if (c.block().header().height() < from_height) continue;
+    bytes += c.ByteSizeLong();
+    if (!out.empty() && bytes > bytes_max) break;
+    out.push_back(c);
   }
   return out;
 }

@@ -54,13 +54,15 @@ class FakeApp final : public Application {
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
   ExecutedHead executed_head() const override;
-  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max) override;
+  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                 uint64_t bytes_max) override;
 
   void OnCommit(const v1::CommittedBlock& committed);
   const std::vector<v1::CommittedBlock>& committed() const { return committed_; }
   uint64_t base_height = 0;  // Heights up to this were committed before (recovered chain).
   bool refuse = false;       // ValidateProposal refuses everything.
   uint32_t txs_per_block = 2;
+  uint64_t tx_bytes = 0;  // 0: short "tx-<height>-<i>" payloads; else each tx has this many bytes.
 
  private:
   std::vector<v1::CommittedBlock> committed_;

@@ -225,6 +225,7 @@ TEST(ReplicaRegressionTest, JoinsARoundsTimeoutOnce) {
   Replica replica(Options(keys, 0), {}, keys.signer(0), &verifier, &app, RecoveredChain{});
   MustHandle(replica, Start{});
   uint32_t persists = 0;
+  uint32_t tc_persists = 0;  // Persists of the high TC (defect 3) once the TC forms.
   uint32_t timeouts_sent = 0;
   for (uint32_t signer : {1u, 2u, 3u, 4u}) {
     v1::ConsensusMessage message;
@@ -235,7 +236,9 @@ TEST(ReplicaRegressionTest, JoinsARoundsTimeoutOnce) {
     timeout->set_signature(std::string(crypto::AsStringView(keys.signer(signer)->Sign(
         crypto::kContextTimeout, testing::kChainId, TimeoutMessage(0, 1, 0)))));
     for (const Action& action : MustHandle(replica, Received(signer, std::move(message)))) {
-      if (std::holds_alternative<PersistSafetyState>(action)) ++persists;
+      if (const auto* p = std::get_if<PersistSafetyState>(&action)) {
+        ++(p->state.has_high_tc() ? tc_persists : persists);
+      }
       if (const auto* b = std::get_if<Broadcast>(&action); b && b->message.has_timeout()) {
         ++timeouts_sent;
       }
@@ -243,6 +246,7 @@ TEST(ReplicaRegressionTest, JoinsARoundsTimeoutOnce) {
   }
   EXPECT_EQ(timeouts_sent, 1u) << "joined the round's timeout more than once";
   EXPECT_EQ(persists, 1u);
+  EXPECT_EQ(tc_persists, 1u) << "the TC is persisted once";
   EXPECT_EQ(replica.round(), 2u) << "own timeout + 4 others form the TC";
 }
 

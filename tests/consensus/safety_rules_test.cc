@@ -244,6 +244,22 @@ TEST_F(SafetyRulesTest, ProposalSignedOnlyAboveLastVotedRoundByItsProposer) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+// Issue 7, defect 6: one proposal per round, also when the leader has not voted yet (a crash
+// between the proposal and its vote) and after a restart from the persisted state.
+TEST_F(SafetyRulesTest, ProposalSignedOncePerRoundAndRecorded) {
+  SafetyRules rules = Rules();
+  v1::Block mine = BlockAt(5, 4);
+  ASSERT_OK(rules.SignProposal(mine, BlockId(mine)));
+  EXPECT_EQ(rules.state().last_proposed_round(), 5u);
+  EXPECT_EQ(rules.state().high_qc().round(), 4u);
+  v1::Block again = BlockAt(5, 4, nullptr, {"different"});
+  EXPECT_THAT(rules.SignProposal(again, BlockId(again)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  SafetyRules restarted = Rules(rules.state());
+  EXPECT_THAT(restarted.SignProposal(again, BlockId(again)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 TEST_F(SafetyRulesTest, MutationSkipLastVotedRoundVotesTwiceInARound) {
   SafetyRules rules = Rules({}, Mutation::kSkipLastVotedRound);
   v1::Block a = BlockAt(3, 2);

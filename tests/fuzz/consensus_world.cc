@@ -184,10 +184,14 @@ consensus::ExecutedHead FuzzApp::executed_head() const {
   return head;
 }
 
-std::vector<v1::CommittedBlock> FuzzApp::CommittedRange(uint64_t from_height, uint32_t count_max) {
+std::vector<v1::CommittedBlock> FuzzApp::CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                        uint64_t bytes_max) {
   std::vector<v1::CommittedBlock> out;
+  uint64_t bytes = 0;
   for (uint64_t h = std::max<uint64_t>(from_height, 1);
        h <= committed_.size() && out.size() < count_max; ++h) {
+    bytes += committed_[h - 1].ByteSizeLong();
+    if (!out.empty() && bytes > bytes_max) break;
     out.push_back(committed_[h - 1]);
   }
   return out;

@@ -72,7 +72,8 @@ class FuzzApp final : public consensus::Application {
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
   consensus::ExecutedHead executed_head() const override;
-  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max) override;
+  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                 uint64_t bytes_max) override;
 
   // REQUIRES: committed.block().header().height() == committed_height() + 1.
   void OnCommit(const v1::CommittedBlock& committed);

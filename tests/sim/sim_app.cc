@@ -53,10 +53,14 @@ consensus::ExecutedHead SimApplication::executed_head() const {
 }
 
 std::vector<v1::CommittedBlock> SimApplication::CommittedRange(uint64_t from_height,
-                                                               uint32_t count_max) {
+                                                               uint32_t count_max,
+                                                               uint64_t bytes_max) {
   std::vector<v1::CommittedBlock> range;
   if (from_height == 0) from_height = 1;
+  uint64_t bytes = 0;
   for (uint64_t h = from_height; h <= height() && range.size() < count_max; ++h) {
+    bytes += committed_[h - 1].ByteSizeLong();
+    if (!range.empty() && bytes > bytes_max) break;  // At least one block, then within bytes_max.
     range.push_back(committed_[h - 1]);
   }
   ITMO_CHECK(range.size() <= count_max);

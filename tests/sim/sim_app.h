@@ -30,7 +30,8 @@ class SimApplication final : public consensus::Application {
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
   consensus::ExecutedHead executed_head() const override;
-  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max) override;
+  std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
+                                                 uint64_t bytes_max) override;
 
   // Executes a committed block. REQUIRES: its height is executed_height() + 1.
   void Apply(const v1::CommittedBlock& committed);
