@@ -145,6 +145,7 @@ class Simulation final {
                       const std::vector<bool>& before);
   void InjectJunk();
   int64_t ClockOf(uint32_t endpoint) const;
+  uint64_t TimestampBoundMs() const;
   uint32_t EndpointOf(uint32_t validator) const;
   uint32_t OutsiderEndpoint() const;
   void Execute(uint32_t endpoint, const std::vector<consensus::Action>& actions);
@@ -328,6 +329,20 @@ void Simulation::ScheduleFaults() {
   schedule_.emplace(end, FaultEvent{FaultKind::kStabilize, 0});
 }
 
+// How far ahead of the virtual clock an honest block's timestamp may be: the largest clock skew
+// and drift, plus a second.
+uint64_t Simulation::TimestampBoundMs() const {
+  int64_t ahead = 0;
+  for (uint32_t v = 0; v < plan_.clock_skew_ms.size(); ++v) {
+    const int64_t drift =
+        v < plan_.clock_drift_per_mille.size()
+            ? static_cast<int64_t>(now_ms_) * plan_.clock_drift_per_mille[v] / 1000
+            : 0;
+    ahead = std::max(ahead, plan_.clock_skew_ms[v] + drift);
+  }
+  return 1'000 + static_cast<uint64_t>(ahead);
+}
+
 int64_t Simulation::ClockOf(uint32_t e) const {
   const uint32_t v = endpoints_[e].validator;
   int64_t now = static_cast<int64_t>(now_ms_);
@@ -441,6 +456,7 @@ bool Simulation::Step(uint32_t e, const consensus::Event& event) {
   ITMO_CHECK(result_.steps < kStepsMax);
   ++result_.steps;
   checker_->set_now_ms(now_ms_);
+  checker_->set_timestamp_bound_ms(TimestampBoundMs());
   const auto* received = std::get_if<consensus::MessageReceived>(&event);
   if (options_.trace != nullptr) {
     // Written before Handle() so that a CHECK failure inside it still shows the event.
@@ -576,8 +592,12 @@ void Simulation::Route(uint32_t e, uint32_t to_validator, const SharedMessage& m
     if (d == e || endpoints_[d].validator != to_validator) continue;
     if (sides != nullptr && (*sides)[e] != (*sides)[d]) continue;  // Twins: cut in this round.
     if (endpoint.corrupter != nullptr && (faults_active_ || plan_.byzantine_after_stabilization)) {
+      const uint64_t rewrites = endpoint.corrupter->rewrites();
       auto rewritten = std::make_shared<const v1::ConsensusMessage>(
           endpoint.corrupter->Rewrite(*message, to_validator));
+      if (stabilized_ && endpoint.corrupter->rewrites() > rewrites) {
+        ++result_.rewrites_after_stabilization;
+      }
       NoteSent(*rewritten);
       network_->Send(e, d, rewritten, now_ms_);
     } else {
@@ -631,6 +651,7 @@ void Simulation::InjectJunk() {
       adversary_->Make(now_ms_, to, checker_->committed_height(EndpointOf(to)));
   if (!junk.has_value()) return;
   ++result_.junk;
+  if (stabilized_) ++result_.junk_after_stabilization;
   Trace(absl::StrCat("adversary: ", junk->kind, " from ", junk->from, " to ", junk->to));
   const auto shared = std::make_shared<const v1::ConsensusMessage>(std::move(junk->message));
   for (uint32_t d = 0; d < endpoints_.size(); ++d) {

@@ -116,8 +116,10 @@ struct SimResult {
   uint64_t crashes = 0;
   uint64_t rejected = 0;    // Messages the replicas refused (byzantine junk, stale, ...).
   uint64_t overflowed = 0;  // Messages the network refused at its in-flight limit (fails the run).
-  uint64_t junk = 0;        // Adversary messages sent.
-  uint64_t judged = 0;      // Messages the acceptance oracle judged invalid (all refused).
+  uint64_t junk = 0;        // Adversary messages sent...
+  uint64_t junk_after_stabilization = 0;      // ...of them while liveness was checked.
+  uint64_t rewrites_after_stabilization = 0;  // Corrupter rewrites while liveness was checked.
+  uint64_t judged = 0;  // Messages the acceptance oracle judged invalid (all refused).
 };
 
 FaultPlan DrawFaultPlan(const SimOptions& options);
