@@ -79,6 +79,10 @@ EQUIVALENT = [
      "VerifyBlock refuses a block with round != qc.round + 1 and no TC"),
     ("consensus/safety_rules.cc", "if (round != block.tc().round() + 1)",
      "VerifyBlock refuses a TC-justified block whose round is not tc.round + 1"),
+    ("consensus/safety_rules.cc", "if (round <= state_.highest_timeout_round())",
+     "highest_timeout_round <= last_voted_round, so a round at or below it is either below "
+     "last_voted_round (refused just above) or equal to the last timeout's round (answered by the "
+     "re-sign above)"),
     ("consensus/safety_rules.cc", "if (!after_qc && !after_tc)",
      "the pacemaker's round is always max(high QC round, high TC round) + 1"),
     ("consensus/safety_rules.cc", "if (high_qc.round() < state_.one_chain_round()",

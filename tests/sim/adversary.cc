@@ -756,7 +756,13 @@ std::optional<Adversary::Junk> Adversary::MakeSync(uint32_t to, uint64_t to_comm
     case 3: {
       auto next = committed_.find(height + 1);
       if (next == committed_.end()) return std::nullopt;
-      *last->mutable_qc() = next->second.qc();
+      if (response->blocks_size() >= 2) {  // An ancestor, proven by the next block's 2-chain.
+        *response->mutable_blocks(0)->mutable_qc() = response->blocks(1).qc();
+      } else {  // Alone, as an ancestor (no child proof to contradict the qc).
+        last->clear_child_header();
+        last->clear_child_qc();
+        *last->mutable_qc() = next->second.qc();
+      }
       junk.kind = "sync response: the qc of another block";
       return junk;
     }
@@ -794,6 +800,39 @@ std::optional<Adversary::Junk> Adversary::MakeSync(uint32_t to, uint64_t to_comm
       return junk;
     }
   }
+}
+
+// A certified block at some validator's next height that was not committed (a sibling of the
+// committed one, certified in a round that then timed out), followed by the committed block above
+// it: each block carries a valid QC, but the second does not extend the first.
+std::optional<Adversary::Junk> Adversary::MakeSiblingSync(
+    const std::vector<uint64_t>& committed_heights) {
+  for (const v1::QuorumCert& qc : qcs_) {
+    auto committed = committed_.find(qc.height());
+    auto above = committed_.find(qc.height() + 1);
+    auto sibling = blocks_.find(qc.block_id());
+    if (committed == committed_.end() || above == committed_.end() || sibling == blocks_.end() ||
+        qc.block_id() == crypto::AsStringView(consensus::BlockId(committed->second.block()))) {
+      continue;
+    }
+
+    for (uint32_t v = 0; v < committed_heights.size(); ++v) {
+      if (committed_heights[v] + 1 != qc.height() || KeyOf(v) != nullptr) continue;
+      const Key* key = AnyKey();
+      Junk junk;
+      junk.to = v;
+      junk.from = key != nullptr ? key->index : kFromNonValidator;
+      v1::SyncResponse* response = junk.message.mutable_sync_response();
+      v1::CommittedBlock* fake = response->add_blocks();
+      *fake->mutable_block() = sibling->second;
+      *fake->mutable_qc() = qc;
+      *response->add_blocks() = above->second;
+      junk.kind =
+          "sync response: a certified sibling, then a committed block it is not the parent of";
+      return junk;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Adversary::Junk> Adversary::MakeRequest(uint32_t to) {
@@ -841,8 +880,10 @@ std::optional<Adversary::Junk> Adversary::MakeEcho() {
 }
 
 std::optional<Adversary::Junk> Adversary::Make(uint64_t now_ms, uint32_t to,
-                                               uint64_t to_committed_height) {
+                                               const std::vector<uint64_t>& committed_heights) {
   ITMO_CHECK(to < options_.validators);
+  ITMO_CHECK(committed_heights.size() == options_.validators);
+  const uint64_t to_committed_height = committed_heights[to];
   std::optional<Junk> junk;
   const uint64_t pick = prng_->Below(20);
   if (pick < 3) {
@@ -856,7 +897,8 @@ std::optional<Adversary::Junk> Adversary::Make(uint64_t now_ms, uint32_t to,
   } else if (pick < 16) {
     junk = MakeRetrieval(to);
   } else if (pick < 18) {
-    junk = MakeSync(to, to_committed_height);
+    junk = MakeSiblingSync(committed_heights);
+    if (!junk.has_value()) junk = MakeSync(to, to_committed_height);
   } else if (pick < 19) {
     junk = MakeRequest(to);
   } else {

@@ -66,7 +66,9 @@ class Adversary final {
   // One crafted message, mostly for validator `to` (whose committed height, which its sync info
   // tells any peer, is `to_committed_height`); some kinds pick their own receiver. `now_ms` is the
   // virtual clock.
-  std::optional<Junk> Make(uint64_t now_ms, uint32_t to, uint64_t to_committed_height);
+  // `committed_heights[v]`: validator v's committed height.
+  std::optional<Junk> Make(uint64_t now_ms, uint32_t to,
+                           const std::vector<uint64_t>& committed_heights);
 
   uint64_t made() const { return made_; }
 
@@ -102,6 +104,7 @@ class Adversary final {
   std::optional<Junk> MakeProposalJunk(uint32_t to, uint64_t now_ms, uint64_t to_committed);
   std::optional<Junk> MakeRetrieval(uint32_t to);
   std::optional<Junk> MakeSync(uint32_t to, uint64_t to_committed);
+  std::optional<Junk> MakeSiblingSync(const std::vector<uint64_t>& committed_heights);
   std::optional<Junk> MakeRequest(uint32_t to);
   std::optional<Junk> MakeEcho();
 

@@ -647,8 +647,11 @@ void Simulation::Deliver(SimNetwork<SharedMessage>::Envelope envelope) {
 
 void Simulation::InjectJunk() {
   const uint32_t to = static_cast<uint32_t>(junk_prng_.Below(plan_.validators));
-  std::optional<Adversary::Junk> junk =
-      adversary_->Make(now_ms_, to, checker_->committed_height(EndpointOf(to)));
+  std::vector<uint64_t> heights;
+  for (uint32_t v = 0; v < plan_.validators; ++v) {
+    heights.push_back(checker_->committed_height(EndpointOf(v)));
+  }
+  std::optional<Adversary::Junk> junk = adversary_->Make(now_ms_, to, heights);
   if (!junk.has_value()) return;
   ++result_.junk;
   if (stabilized_) ++result_.junk_after_stabilization;
