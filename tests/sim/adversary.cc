@@ -867,6 +867,37 @@ std::optional<Adversary::Junk> Adversary::MakeRequest(uint32_t to) {
   return junk;
 }
 
+// Valid, signed timeouts of the byzantine keys for the next rounds, to every validator: a flood
+// that may never make an honest replica join a round's timeout (they are at most f).
+std::vector<Adversary::Junk> Adversary::TimeoutFlood() {
+  std::vector<Junk> flood;
+  if (qcs_.empty() || keys_.empty()) return flood;
+  const v1::QuorumCert* high = &qcs_.front();
+  for (const v1::QuorumCert& qc : qcs_) {
+    if (qc.round() > high->round()) high = &qc;
+  }
+  for (const Key& key : keys_) {
+    for (uint64_t r = high->round() + 1; r <= high->round() + 3; ++r) {
+      for (uint32_t to = 0; to < options_.validators; ++to) {
+        if (to == key.index) continue;
+        Junk junk;
+        junk.from = key.index;
+        junk.to = to;
+        v1::Timeout* timeout = junk.message.mutable_timeout();
+        timeout->set_epoch(options_.epoch);
+        timeout->set_round(r);
+        *timeout->mutable_high_qc() = *high;
+        timeout->set_signer(key.index);
+        SignTimeout(key, timeout);
+        junk.kind = "timeout flood (valid, signed by a byzantine key)";
+        flood.push_back(std::move(junk));
+      }
+    }
+  }
+  made_ += flood.size();
+  return flood;
+}
+
 std::optional<Adversary::Junk> Adversary::MakeEcho() {
   if (sent_.empty()) return std::nullopt;
   const auto& [sender, message] = Pick(sent_, prng_);

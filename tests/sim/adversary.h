@@ -18,7 +18,8 @@
 //     executed_state_root and timestamps far in the future;
 //   - unsolicited and forged block retrieval responses, forged sync responses (bad QCs, bad or
 //     forged 2-chain proofs, tampered blocks under a valid id), requests with malformed ids, from
-//     height 0 or from a non-validator, and a receiver's own messages echoed back to it.
+//     height 0 or from a non-validator, and a receiver's own messages echoed back to it;
+//   - floods of valid timeouts signed with its keys for the next rounds (TimeoutFlood).
 // Every message names the kind it exercises (for traces). Not thread-safe: owned by one
 // simulation.
 #pragma once
@@ -69,6 +70,9 @@ class Adversary final {
   // `committed_heights[v]`: validator v's committed height.
   std::optional<Junk> Make(uint64_t now_ms, uint32_t to,
                            const std::vector<uint64_t>& committed_heights);
+
+  // Valid timeouts of every byzantine key for the next 3 rounds, to every other validator.
+  std::vector<Junk> TimeoutFlood();
 
   uint64_t made() const { return made_; }
 

@@ -677,6 +677,19 @@ void Simulation::TickAll() {
   if (adversary_ != nullptr && byzantine_active && junk_prng_.PerMille(plan_.junk_per_mille)) {
     InjectJunk();
   }
+  if (adversary_ != nullptr && byzantine_active && plan_.timeout_flood_per_mille > 0 &&
+      junk_prng_.PerMille(plan_.timeout_flood_per_mille)) {
+    for (Adversary::Junk& junk : adversary_->TimeoutFlood()) {
+      ++result_.junk;
+      const auto shared = std::make_shared<const v1::ConsensusMessage>(std::move(junk.message));
+      for (uint32_t d = 0; d < endpoints_.size(); ++d) {
+        if (endpoints_[d].validator != junk.to || endpoints_[d].replica == nullptr) continue;
+        network_->Inject(EndpointOf(junk.from), d, shared,
+                         now_ms_ + junk_prng_.Range(plan_.network.delay_ticks_min,
+                                                    plan_.network.delay_ticks_max));
+      }
+    }
+  }
   if (spammer_ != nullptr && byzantine_active && byzantine_prng_.PerMille(kSpamPerMille)) {
     const uint32_t spam_endpoint = OutsiderEndpoint();
     const uint32_t to = static_cast<uint32_t>(byzantine_prng_.Below(plan_.validators));
@@ -905,6 +918,12 @@ std::string FaultPlan::Describe() const {
     absl::StrAppend(&out, " corrupters(", absl::StrJoin(corrupters, ","), ")");
   if (spammer) absl::StrAppend(&out, " spammer");
   if (junk) absl::StrAppend(&out, " adversary/", junk_per_mille, "pm");
+  if (withhold_votes_per_mille > 0 && !corrupters.empty()) {
+    absl::StrAppend(&out, " withhold-votes=", withhold_votes_per_mille, "pm");
+  }
+  if (junk && timeout_flood_per_mille > 0) {
+    absl::StrAppend(&out, " timeout-flood/", timeout_flood_per_mille, "pm");
+  }
   if (forge_executed) absl::StrAppend(&out, " forge-executed");
   if (future_timestamps) absl::StrAppend(&out, " future-timestamps");
   if (network_restart) {
@@ -975,6 +994,8 @@ FaultPlan DrawFaultPlan(const SimOptions& options) {
   }
   plan.junk = prng.Percent(80);
   plan.junk_per_mille = prng.Range(50, 500);
+  if (prng.Percent(50)) plan.withhold_votes_per_mille = prng.Range(100, 1'000);
+  if (prng.Percent(30)) plan.timeout_flood_per_mille = prng.Range(5, 50);
   plan.forge_executed = options.forge_executed;
   plan.future_timestamps = options.future_timestamps;
   const bool draw_restart = prng.Percent(15);

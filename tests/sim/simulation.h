@@ -81,6 +81,10 @@ struct FaultPlan {
   uint64_t junk_per_mille = 0;
   bool forge_executed = false;
   bool future_timestamps = false;
+  // Corrupters withhold their votes (per mille of them), and the Adversary floods valid timeouts
+  // (per mille per tick).
+  uint64_t withhold_votes_per_mille = 0;
+  uint64_t timeout_flood_per_mille = 0;
   // Byzantine validators (twins, Corrupters, Spammer, Adversary) keep misbehaving after
   // stabilization, while liveness is checked (false: the old model, they go quiet).
   bool byzantine_after_stabilization = true;
