@@ -144,6 +144,18 @@ void Adversary::ObserveCommit(const v1::CommittedBlock& committed) {
   }
   committed_.emplace(height, committed);
   while (committed_.size() > kCommittedKept) committed_.erase(committed_.begin());
+  for (const v1::QuorumCert& qc : qcs_) {  // A block certified at this height, abandoned.
+    auto block = blocks_.find(qc.block_id());
+    if (qc.height() != height || qc.block_id() == committed.qc().block_id() ||
+        block == blocks_.end()) {
+      continue;
+    }
+    v1::CommittedBlock sibling;
+    *sibling.mutable_block() = block->second;
+    *sibling.mutable_qc() = qc;
+    siblings_[height] = std::move(sibling);
+    while (siblings_.size() > kCommittedKept) siblings_.erase(siblings_.begin());
+  }
 }
 
 void Adversary::SignVote(const Key& key, v1::Vote* vote) const {
@@ -807,30 +819,22 @@ std::optional<Adversary::Junk> Adversary::MakeSync(uint32_t to, uint64_t to_comm
 // it: each block carries a valid QC, but the second does not extend the first.
 std::optional<Adversary::Junk> Adversary::MakeSiblingSync(
     const std::vector<uint64_t>& committed_heights) {
-  for (const v1::QuorumCert& qc : qcs_) {
-    auto committed = committed_.find(qc.height());
-    auto above = committed_.find(qc.height() + 1);
-    auto sibling = blocks_.find(qc.block_id());
-    if (committed == committed_.end() || above == committed_.end() || sibling == blocks_.end() ||
-        qc.block_id() == crypto::AsStringView(consensus::BlockId(committed->second.block()))) {
-      continue;
-    }
-
-    for (uint32_t v = 0; v < committed_heights.size(); ++v) {
-      if (committed_heights[v] + 1 != qc.height() || KeyOf(v) != nullptr) continue;
-      const Key* key = AnyKey();
-      Junk junk;
-      junk.to = v;
-      junk.from = key != nullptr ? key->index : kFromNonValidator;
-      v1::SyncResponse* response = junk.message.mutable_sync_response();
-      v1::CommittedBlock* fake = response->add_blocks();
-      *fake->mutable_block() = sibling->second;
-      *fake->mutable_qc() = qc;
-      *response->add_blocks() = above->second;
-      junk.kind =
-          "sync response: a certified sibling, then a committed block it is not the parent of";
-      return junk;
-    }
+  for (uint32_t v = 0; v < committed_heights.size(); ++v) {
+    if (KeyOf(v) != nullptr) continue;
+    auto sibling = siblings_.find(committed_heights[v] + 1);
+    if (sibling == siblings_.end()) continue;
+    auto above = committed_.find(committed_heights[v] + 2);
+    if (above == committed_.end()) continue;
+    const Key* key = AnyKey();
+    Junk junk;
+    junk.to = v;
+    junk.from = key != nullptr ? key->index : kFromNonValidator;
+    v1::SyncResponse* response = junk.message.mutable_sync_response();
+    *response->add_blocks() = sibling->second;
+    *response->add_blocks() = above->second;
+    junk.kind =
+        "sync response: a certified sibling, then a committed block it is not the parent of";
+    return junk;
   }
   return std::nullopt;
 }
@@ -917,7 +921,9 @@ std::optional<Adversary::Junk> Adversary::Make(uint64_t now_ms, uint32_t to,
   const uint64_t to_committed_height = committed_heights[to];
   std::optional<Junk> junk;
   const uint64_t pick = prng_->Below(20);
-  if (pick < 3) {
+  if (pick % 4 == 0) junk = MakeSiblingSync(committed_heights);  // Rare: whenever possible.
+  if (junk.has_value()) {
+  } else if (pick < 3) {
     junk = MakeVote(to);
   } else if (pick < 6) {
     junk = MakeTimeout(to);
@@ -928,8 +934,7 @@ std::optional<Adversary::Junk> Adversary::Make(uint64_t now_ms, uint32_t to,
   } else if (pick < 16) {
     junk = MakeRetrieval(to);
   } else if (pick < 18) {
-    junk = MakeSiblingSync(committed_heights);
-    if (!junk.has_value()) junk = MakeSync(to, to_committed_height);
+    junk = MakeSync(to, to_committed_height);
   } else if (pick < 19) {
     junk = MakeRequest(to);
   } else {

@@ -127,6 +127,8 @@ class Adversary final {
   std::deque<std::pair<uint32_t, std::string>> requests_;  // (requester, block id).
   std::deque<std::pair<uint32_t, v1::ConsensusMessage>> sent_;
   absl::btree_map<uint64_t, v1::CommittedBlock> committed_;  // Height -> honest commit.
+  // Height -> a certified block there that was not committed (with its QC).
+  absl::btree_map<uint64_t, v1::CommittedBlock> siblings_;
 };
 
 }  // namespace itmo::sim

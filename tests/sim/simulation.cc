@@ -124,6 +124,7 @@ struct Endpoint {
   PendingBlockStore pending;                    // Survives a crash, like `durable` and `app`.
   std::unique_ptr<consensus::Replica> replica;  // Null while crashed.
   std::unique_ptr<Corrupter> corrupter;
+  uint64_t silent_round = 0;               // A Corrupter's round in which nothing leaves it.
   absl::btree_set<std::string> requested;  // Block ids its replica ever asked for (the oracle).
 };
 
@@ -921,6 +922,9 @@ std::string FaultPlan::Describe() const {
   if (withhold_votes_per_mille > 0 && !corrupters.empty()) {
     absl::StrAppend(&out, " withhold-votes=", withhold_votes_per_mille, "pm");
   }
+  if (silent_leader_per_mille > 0 && !corrupters.empty()) {
+    absl::StrAppend(&out, " silent-leader=", silent_leader_per_mille, "pm");
+  }
   if (junk && timeout_flood_per_mille > 0) {
     absl::StrAppend(&out, " timeout-flood/", timeout_flood_per_mille, "pm");
   }
@@ -996,6 +1000,7 @@ FaultPlan DrawFaultPlan(const SimOptions& options) {
   plan.junk_per_mille = prng.Range(50, 500);
   if (prng.Percent(50)) plan.withhold_votes_per_mille = prng.Range(100, 1'000);
   if (prng.Percent(30)) plan.timeout_flood_per_mille = prng.Range(5, 50);
+  if (prng.Percent(40)) plan.silent_leader_per_mille = prng.Range(200, 1'000);
   plan.forge_executed = options.forge_executed;
   plan.future_timestamps = options.future_timestamps;
   const bool draw_restart = prng.Percent(15);

@@ -84,6 +84,10 @@ struct FaultPlan {
   // Corrupters withhold their votes (per mille of them), and the Adversary floods valid timeouts
   // (per mille per tick).
   uint64_t withhold_votes_per_mille = 0;
+  // A Corrupter that leads a round goes silent in it (per mille of its rounds): no proposal and no
+  // timeout leaves, so the QC it formed for the previous round stays with it and the next leader
+  // extends an older QC (a certified block is abandoned; the Adversary keeps its QC).
+  uint64_t silent_leader_per_mille = 0;
   uint64_t timeout_flood_per_mille = 0;
   // Byzantine validators (twins, Corrupters, Spammer, Adversary) keep misbehaving after
   // stabilization, while liveness is checked (false: the old model, they go quiet).
