@@ -452,5 +452,31 @@ TEST(SimRegressionTest, DISABLED_Seed46WholeNetworkRestartAfterTimeouts) {
   EXPECT_TRUE(result.ok) << result.reason;
 }
 
+// Issue 7 defect 1, found with --forge-executed: a byzantine leader (Corrupter 0) proposes with
+// executed_height = height - 1 and a made-up executed_state_root; the honest voters cannot check a
+// height above their executed head and vote, and the block commits with a root nobody has:
+// "t=2687ms endpoint 2: committed block at height 10: executed_state_root is not the application's
+// root at height 9" (seed 96, n=4; 21 of 100 seeds). Enabled once executed_height is bounded on
+// main.
+TEST(SimRegressionTest, DISABLED_Seed96ForgedExecutedRootIsRefused) {
+  SimOptions options;
+  options.seed = 96;
+  options.forge_executed = true;
+  const IsolatedResult result = RunIsolated([&]() { return RunSimulation(options); });
+  EXPECT_TRUE(result.ok) << result.reason;
+}
+
+// Issue 7 defect 5, found with --future-timestamps: a byzantine leader's block with a timestamp
+// 10^9 ms ahead gets the honest votes and commits: "committed block at height 1 has timestamp
+// 1000000116ms, more than 1499ms ahead of the clock" (seed 99; 23 of 100 seeds). Enabled once
+// voters bound the timestamp on main.
+TEST(SimRegressionTest, DISABLED_Seed99FutureTimestampIsRefused) {
+  SimOptions options;
+  options.seed = 99;
+  options.future_timestamps = true;
+  const IsolatedResult result = RunIsolated([&]() { return RunSimulation(options); });
+  EXPECT_TRUE(result.ok) << result.reason;
+}
+
 }  // namespace
 }  // namespace itmo::sim

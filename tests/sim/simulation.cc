@@ -257,6 +257,8 @@ void Simulation::SetupEndpoints() {
     corrupt.epoch = kEpoch;
     corrupt.validators = plan_.validators;
     corrupt.signer = signers_[v].get();
+    corrupt.forge_executed = plan_.forge_executed;
+    corrupt.future_timestamps = plan_.future_timestamps;
     endpoints_[v].corrupter = std::make_unique<Corrupter>(corrupt, &byzantine_prng_);
   }
   if (plan_.spammer || plan_.junk) {  // One non-validator peer for both.
