@@ -102,6 +102,10 @@ EQUIVALENT = [
     ("consensus/block_tree.cc", "if (header.round() <= root_.header().round() || header.height()",
      "only the root's descendants are in the tree, so a block at or below the root finds no "
      "parent (kNotFound, which every caller treats like kOutOfRange) or fails CheckExtends"),
+    ("consensus/block_tree.cc", "if (child.qc().block_id() != header.parent_id() ||",
+     "CheckInsert finds the parent by parent_id and VerifyBlock checks qc.block_id == parent_id; "
+     "a synced block is certified and qc.round == parent round (checked next) already names the "
+     "parent, since one round certifies at most one block"),
     ("consensus/block_tree.cc", "if (block.qc().block_id() != header.parent_id())",
      "VerifyBlock refuses it before every CheckInsert, and CheckExtends checks it again"),
 ]
