@@ -14,6 +14,7 @@ namespace {
 
 constexpr uint64_t kFarFutureRounds = 1'000'000;
 constexpr size_t kQcsSeenMax = 16;
+constexpr int64_t kFarFutureMs = 1'000'000'000;  // About 11.6 days.
 
 void FlipByte(std::string* bytes, Prng* prng) {
   if (bytes->empty()) {
@@ -114,9 +115,36 @@ void Corrupter::Damage(v1::ConsensusMessage* message) {
   }
 }
 
+std::optional<v1::Proposal> Corrupter::Forge(const v1::Proposal& proposal) {
+  const uint64_t round = proposal.block().header().round();
+  if (round != forged_round_) {
+    forged_round_ = round;
+    forged_.reset();
+    const bool executed = options_.forge_executed && prng_->PerMille(options_.forge_per_mille);
+    const bool future = options_.future_timestamps && prng_->PerMille(options_.forge_per_mille);
+    if (executed || future) {
+      v1::Proposal forged = proposal;
+      v1::BlockHeader* header = forged.mutable_block()->mutable_header();
+      if (executed) {
+        header->set_executed_height(header->height() - 1);
+        header->set_executed_state_root(
+            std::string(crypto::AsStringView(FakeSecret(prng_->Next()))));
+      }
+      if (future) header->set_timestamp_ms(header->timestamp_ms() + kFarFutureMs);
+      forged_ = Resign(std::move(forged));
+    }
+  }
+  return forged_;
+}
+
 v1::ConsensusMessage Corrupter::Rewrite(const v1::ConsensusMessage& message, uint32_t to) {
   v1::ConsensusMessage out = message;
   if (message.has_proposal()) {
+    if (std::optional<v1::Proposal> forged = Forge(message.proposal()); forged.has_value()) {
+      ++rewrites_;
+      *out.mutable_proposal() = *std::move(forged);
+      return out;
+    }
     std::optional<v1::Proposal> other = Equivocation(message.proposal(), to);
     if (other.has_value()) {
       ++rewrites_;

@@ -32,6 +32,11 @@ struct CorrupterOptions {
   uint64_t bad_round_per_mille = 40;
   uint64_t malformed_per_mille = 20;
   uint64_t oversized_per_mille = 2;
+  // Its own proposals (to every peer alike, re-signed): a forged executed_height (height - 1) with
+  // a made-up executed_state_root, or a timestamp far in the future (issue 7 defects 1 and 5).
+  bool forge_executed = false;
+  bool future_timestamps = false;
+  uint64_t forge_per_mille = 500;
 };
 
 class Corrupter final {
@@ -51,6 +56,9 @@ class Corrupter final {
   const CorrupterOptions options_;
   Prng* const prng_;
   std::vector<v1::QuorumCert> qcs_seen_;  // QCs of its own earlier proposals, oldest first.
+  std::optional<v1::Proposal> Forge(const v1::Proposal& proposal);
+  uint64_t forged_round_ = 0;
+  std::optional<v1::Proposal> forged_;
   uint64_t equivocation_round_ = 0;
   std::optional<v1::Proposal> equivocation_;
   uint64_t rewrites_ = 0;

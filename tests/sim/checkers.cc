@@ -73,6 +73,23 @@ void SafetyChecker::OnSend(uint32_t endpoint, const v1::ConsensusMessage& messag
   ++checks_;
   if (message.has_vote()) CheckVote(endpoint, message.vote(), durable);
   if (message.has_timeout()) CheckTimeout(endpoint, message.timeout(), durable);
+  if (message.has_proposal() && check_double_proposals_) {
+    CheckProposal(endpoint, message.proposal());
+  }
+}
+
+void SafetyChecker::CheckProposal(uint32_t endpoint, const v1::Proposal& proposal) {
+  const v1::Block& block = proposal.block();
+  const uint64_t round = block.header().round();
+  const crypto::Digest id = verifier_.BlockIdOf(block);
+  ValidatorRecord& record = records_[endpoint_validator_[endpoint]];
+  auto [it, inserted] = record.proposals.emplace(round, id);
+  if (!inserted && it->second != id) {
+    Fail(endpoint, absl::StrCat("two different proposals in round ", round, ": ", Short(it->second),
+                                " and ", Short(id)));
+    return;
+  }
+  if (record.proposals.size() > kRoundsTrackedMax) record.proposals.erase(record.proposals.begin());
 }
 
 void SafetyChecker::CheckVote(uint32_t endpoint, const v1::Vote& vote,
@@ -101,6 +118,11 @@ void SafetyChecker::CheckVote(uint32_t endpoint, const v1::Vote& vote,
   if (round < record.max_vote_round) {
     Fail(endpoint,
          absl::StrCat("vote for round ", round, " after a vote for round ", record.max_vote_round));
+    return;
+  }
+  if (round <= record.max_timeout_round) {
+    Fail(endpoint, absl::StrCat("vote for round ", round, " after a timeout for round ",
+                                record.max_timeout_round));
     return;
   }
   if (record.votes.size() >= kRoundsTrackedMax) record.votes.erase(record.votes.begin());
@@ -167,6 +189,12 @@ void SafetyChecker::CheckTimeout(uint32_t endpoint, const v1::Timeout& timeout,
     }
     return;
   }
+  if (round < record.max_vote_round || round < record.max_timeout_round) {
+    Fail(endpoint,
+         absl::StrCat("timeout for round ", round, " after a vote for round ",
+                      record.max_vote_round, " / a timeout for round ", record.max_timeout_round));
+    return;
+  }
   if (check_voting_rules_ && high_qc_round < record.one_chain_round) {
     Fail(endpoint,
          absl::StrCat("timeout for round ", round, " with high qc round ", high_qc_round,
@@ -175,6 +203,7 @@ void SafetyChecker::CheckTimeout(uint32_t endpoint, const v1::Timeout& timeout,
   }
   if (record.timeouts.size() >= kRoundsTrackedMax) record.timeouts.erase(record.timeouts.begin());
   record.timeouts.emplace(round, high_qc_round);
+  record.max_timeout_round = std::max(record.max_timeout_round, round);
   record.one_chain_round = std::max(record.one_chain_round, high_qc_round);
 }
 

@@ -15,7 +15,9 @@
 //   - state: a committed block's executed_state_root is the simulated application's root at its
 //     executed_height (< height), and its timestamp is at most timestamp_bound_ms ahead of the
 //     virtual clock when it commits;
-//   - honest votes only for blocks whose QC (and TC, when voting through one) verifies.
+//   - honest votes only for blocks whose QC (and TC, when voting through one) verifies; no vote in
+//     a round it timed out in, no timeout below a round it voted or timed out in, and never two
+//     different proposals for one round (across restarts).
 // Certificates, block ids and commit proofs are checked with IndependentVerifier
 // (independent.h), never with consensus/ code, so a mutation there cannot blind these checks.
 // The first violation is kept (with the endpoint and the simulated time) and stops the run.
@@ -60,6 +62,8 @@ class SafetyChecker final {
   void AfterStep(uint32_t endpoint, uint64_t committed_height);
   // Any block seen on the network (for the voting-rule check).
   void OnBlockSeen(const v1::Block& block);
+  // A violation found outside the checker (the acceptance oracle); stops the run.
+  void Report(uint32_t endpoint, const std::string& what) { Fail(endpoint, what); }
   // End of the run: every endpoint's newest commit must be directly proven.
   void Finish();
 
@@ -68,6 +72,7 @@ class SafetyChecker final {
   void set_check_voting_rules(bool on) { check_voting_rules_ = on; }
   // How far ahead of the virtual clock a committed block's timestamp may be (0: unchecked).
   void set_timestamp_bound_ms(uint64_t bound_ms) { timestamp_bound_ms_ = bound_ms; }
+  void set_check_double_proposals(bool on) { check_double_proposals_ = on; }
   bool failed() const { return violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
   // Highest height committed by any honest endpoint, and the id at a height (empty if unknown).
@@ -87,9 +92,11 @@ class SafetyChecker final {
     v1::SafetyState persisted;
   };
   struct ValidatorRecord {
-    absl::btree_map<uint64_t, crypto::Digest> votes;  // Round -> block id.
-    absl::btree_map<uint64_t, uint64_t> timeouts;     // Round -> high_qc round.
+    absl::btree_map<uint64_t, crypto::Digest> votes;      // Round -> block id.
+    absl::btree_map<uint64_t, uint64_t> timeouts;         // Round -> high_qc round.
+    absl::btree_map<uint64_t, crypto::Digest> proposals;  // Round -> block id.
     uint64_t max_vote_round = 0;
+    uint64_t max_timeout_round = 0;
     uint64_t one_chain_round = 0;  // Highest QC round voted on / timed out.
   };
 
@@ -100,6 +107,7 @@ class SafetyChecker final {
   void CheckVote(uint32_t endpoint, const v1::Vote& vote, const v1::SafetyState& durable);
   void CheckTimeout(uint32_t endpoint, const v1::Timeout& timeout, const v1::SafetyState& durable);
   void CheckVotingRule(uint32_t endpoint, const v1::Vote& vote);
+  void CheckProposal(uint32_t endpoint, const v1::Proposal& proposal);
   bool CheckCommitProof(uint32_t endpoint, const v1::CommittedBlock& committed,
                         const crypto::Digest& id);
 
@@ -120,6 +128,7 @@ class SafetyChecker final {
   uint64_t now_ms_ = 0;
   uint64_t checks_ = 0;
   bool check_voting_rules_ = true;
+  bool check_double_proposals_ = true;
 };
 
 }  // namespace itmo::sim

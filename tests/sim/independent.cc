@@ -141,7 +141,56 @@ absl::Status IndependentVerifier::Signers(std::string_view bitmap, int signature
   return absl::OkStatus();
 }
 
+namespace {
+
+template <typename Cert>
+crypto::Digest BytesDigest(std::string_view tag, const Cert& cert) {
+  std::string bytes;
+  PutBytes(&bytes, tag);
+  PutBytes(&bytes, cert.SerializeAsString());
+  return crypto::Blake2b256(bytes);
+}
+
+std::string ProposalBytes(uint64_t epoch, uint64_t round, std::string_view block_id) {
+  std::string out;
+  PutBytes(&out, "proposal");
+  PutU64(&out, epoch);
+  PutU64(&out, round);
+  PutBytes(&out, block_id);
+  return out;
+}
+
+}  // namespace
+
 absl::Status IndependentVerifier::CheckQc(const v1::QuorumCert& qc) const {
+  const crypto::Digest key = BytesDigest("qc", qc);
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    return it->second.empty() ? absl::OkStatus() : absl::InvalidArgumentError(it->second);
+  }
+  const absl::Status status = CheckQcUncached(qc);
+  if (cache_.size() >= kCacheMax) cache_.erase(cache_.begin());
+  cache_.emplace(key, status.ok() ? std::string() : std::string(status.message()));
+  return status;
+}
+
+absl::Status IndependentVerifier::CheckTc(const v1::TimeoutCertificate& tc) const {
+  const crypto::Digest key = BytesDigest("tc", tc);
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    return it->second.empty() ? absl::OkStatus() : absl::InvalidArgumentError(it->second);
+  }
+  const absl::Status status = CheckTcUncached(tc);
+  if (cache_.size() >= kCacheMax) cache_.erase(cache_.begin());
+  cache_.emplace(key, status.ok() ? std::string() : std::string(status.message()));
+  return status;
+}
+
+bool IndependentVerifier::Signed(uint32_t signer, std::string_view context,
+                                 std::string_view message, std::string_view signature) const {
+  ITMO_CHECK(signer < keys_.size());
+  return ValidSignature(*verifier_, keys_[signer], context, chain_id_, message, signature);
+}
+
+absl::Status IndependentVerifier::CheckQcUncached(const v1::QuorumCert& qc) const {
   if (qc.epoch() != epoch_) return absl::InvalidArgumentError("qc of another epoch");
   if (qc.round() == 0) {
     const bool genesis = qc.block_id() == crypto::AsStringView(genesis_id_) && qc.height() == 0 &&
@@ -160,7 +209,7 @@ absl::Status IndependentVerifier::CheckQc(const v1::QuorumCert& qc) const {
   return absl::OkStatus();
 }
 
-absl::Status IndependentVerifier::CheckTc(const v1::TimeoutCertificate& tc) const {
+absl::Status IndependentVerifier::CheckTcUncached(const v1::TimeoutCertificate& tc) const {
   if (tc.epoch() != epoch_) return absl::InvalidArgumentError("tc of another epoch");
   if (tc.round() == 0) return absl::InvalidArgumentError("tc of round 0");
   std::vector<uint32_t> signers;
@@ -178,6 +227,179 @@ absl::Status IndependentVerifier::CheckTc(const v1::TimeoutCertificate& tc) cons
                         tc.signatures(k))) {
       return absl::InvalidArgumentError(absl::StrCat("bad timeout signature of ", signers[i]));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IndependentVerifier::CheckVote(const v1::Vote& vote) const {
+  if (vote.epoch() != epoch_) return absl::InvalidArgumentError("vote of another epoch");
+  if (vote.voter() >= keys_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("voter ", vote.voter(), " out of range"));
+  }
+  if (vote.round() == 0) return absl::InvalidArgumentError("vote of round 0");
+  if (vote.block_id().size() != crypto::kDigestBytes) {
+    return absl::InvalidArgumentError("vote block id is not a digest");
+  }
+  if (!Signed(vote.voter(), crypto::kContextVote,
+              VoteBytes(vote.epoch(), vote.round(), vote.block_id(), vote.height()),
+              vote.signature())) {
+    return absl::InvalidArgumentError(absl::StrCat("bad vote signature of ", vote.voter()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IndependentVerifier::CheckTimeout(const v1::Timeout& timeout) const {
+  if (timeout.epoch() != epoch_) return absl::InvalidArgumentError("timeout of another epoch");
+  if (timeout.signer() >= keys_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timeout signer ", timeout.signer(), " out of range"));
+  }
+  if (timeout.high_qc().round() >= timeout.round()) {
+    return absl::InvalidArgumentError("timeout high qc round not below its round");
+  }
+  if (!Signed(timeout.signer(), crypto::kContextTimeout,
+              TimeoutBytes(timeout.epoch(), timeout.round(), timeout.high_qc().round()),
+              timeout.signature())) {
+    return absl::InvalidArgumentError(absl::StrCat("bad timeout signature of ", timeout.signer()));
+  }
+  if (absl::Status s = CheckQc(timeout.high_qc()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("timeout high qc: ", s.message()));
+  }
+  if (timeout.has_high_tc()) {
+    if (absl::Status s = CheckTc(timeout.high_tc()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("timeout high tc: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IndependentVerifier::CheckSyncInfo(const v1::SyncInfo& info) const {
+  if (info.has_high_qc()) {
+    if (absl::Status s = CheckQc(info.high_qc()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("sync info high qc: ", s.message()));
+    }
+  }
+  if (info.has_high_tc()) {
+    if (absl::Status s = CheckTc(info.high_tc()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("sync info high tc: ", s.message()));
+    }
+  }
+  if (info.has_highest_commit_qc()) {
+    if (absl::Status s = CheckQc(info.highest_commit_qc()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("sync info commit qc: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+crypto::Digest IndependentVerifier::PayloadDigestOf(
+    const google::protobuf::RepeatedPtrField<std::string>& txs) {
+  std::string bytes;
+  PutBytes(&bytes, "itmo/v1/payload");
+  PutU64(&bytes, static_cast<uint64_t>(txs.size()));
+  for (const std::string& tx : txs) PutBytes(&bytes, tx);
+  return crypto::Blake2b256(bytes);
+}
+
+crypto::Digest IndependentVerifier::TxRootOf(
+    const google::protobuf::RepeatedPtrField<std::string>& txs) {
+  std::vector<crypto::Digest> leaves;
+  leaves.reserve(static_cast<size_t>(txs.size()));
+  for (const std::string& tx : txs) leaves.push_back(crypto::LeafHash(tx));
+  return crypto::MerkleRoot(leaves);
+}
+
+absl::Status IndependentVerifier::CheckBlock(const v1::Block& block) const {
+  const v1::BlockHeader& header = block.header();
+  const uint64_t round = header.round();
+  if (header.epoch() != epoch_) return absl::InvalidArgumentError("block of another epoch");
+  if (round == 0 || round <= block.qc().round()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("block round ", round, " not above qc round ", block.qc().round()));
+  }
+  if (header.proposer() != LeaderOf(round)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("proposer ", header.proposer(), " is not the leader of round ", round));
+  }
+  if (header.payload_digest() != crypto::AsStringView(PayloadDigestOf(block.txs())) ||
+      header.tx_root() != crypto::AsStringView(TxRootOf(block.txs()))) {
+    return absl::InvalidArgumentError("payload digest or tx root does not match the txs");
+  }
+  if (block.qc().block_id() != header.parent_id()) {
+    return absl::InvalidArgumentError("block qc does not name parent_id");
+  }
+  if (absl::Status s = CheckQc(block.qc()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("block qc: ", s.message()));
+  }
+  if (block.has_tc()) {
+    if (absl::Status s = CheckTc(block.tc()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("block tc: ", s.message()));
+    }
+    if (round != block.tc().round() + 1) {
+      return absl::InvalidArgumentError("block round does not follow its tc");
+    }
+  } else if (round != block.qc().round() + 1) {
+    return absl::InvalidArgumentError("block round != qc round + 1 and no tc");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IndependentVerifier::CheckProposal(const v1::Proposal& proposal) const {
+  const v1::Block& block = proposal.block();
+  if (absl::Status s = CheckBlock(block); !s.ok()) return s;
+  const crypto::Digest id = BlockIdOf(block);
+  ITMO_CHECK(block.header().proposer() < keys_.size());  // CheckBlock: the round's leader.
+  if (!Signed(
+          block.header().proposer(), crypto::kContextProposal,
+          ProposalBytes(block.header().epoch(), block.header().round(), crypto::AsStringView(id)),
+          proposal.signature())) {
+    return absl::InvalidArgumentError("bad proposal signature");
+  }
+  return CheckSyncInfo(proposal.sync_info());
+}
+
+absl::Status IndependentVerifier::CheckExtends(const v1::Block& child,
+                                               const v1::Block& parent) const {
+  const v1::BlockHeader& c = child.header();
+  const v1::BlockHeader& p = parent.header();
+  if (c.parent_id() != crypto::AsStringView(BlockIdOf(parent)) ||
+      child.qc().block_id() != c.parent_id()) {
+    return absl::InvalidArgumentError("block does not name its parent");
+  }
+  if (c.epoch() != p.epoch() || c.height() != p.height() + 1 || c.round() <= p.round() ||
+      child.qc().round() != p.round() || child.qc().height() != p.height()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "block (round ", c.round(), ", height ", c.height(), ") does not extend its parent (round ",
+        p.round(), ", height ", p.height(), ")"));
+  }
+  if (c.timestamp_ms() < p.timestamp_ms()) {
+    return absl::InvalidArgumentError("block timestamp below its parent's");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IndependentVerifier::CheckCommitted(const v1::CommittedBlock& committed) const {
+  const v1::Block& block = committed.block();
+  const crypto::Digest id = BlockIdOf(block);
+  const v1::QuorumCert& qc = committed.qc();
+  if (qc.block_id() != crypto::AsStringView(id) || qc.round() != block.header().round() ||
+      qc.height() != block.header().height()) {
+    return absl::InvalidArgumentError("committed block: qc does not certify it");
+  }
+  if (absl::Status s = CheckQc(qc); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("committed block qc: ", s.message()));
+  }
+  if (!committed.has_child_header()) return absl::OkStatus();
+  const v1::BlockHeader& child = committed.child_header();
+  const v1::QuorumCert& child_qc = committed.child_qc();
+  if (child.parent_id() != crypto::AsStringView(id) ||
+      child.round() != block.header().round() + 1 ||
+      child_qc.block_id() != crypto::AsStringView(BlockIdOf(child, qc)) ||
+      child_qc.round() != child.round() || child_qc.height() != child.height()) {
+    return absl::InvalidArgumentError("committed block: child header / qc do not form a 2-chain");
+  }
+  if (absl::Status s = CheckQc(child_qc); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("committed block child qc: ", s.message()));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,14 @@
 //   --no-rule-checks       skip the voting-rule/lock checkers (find mutations by their forks)
 //   --no-pending-store     restart replicas without their stored pending blocks (the old model)
 //   --fail-fast            stop at the first seed that breaks a safety invariant
+//   --stop-on-failure      stop at the first failing seed, whatever failed (mutation testing)
+//   --byzantine N          N byzantine validators in every seed (at most f; 0: drawn)
+//   --network-restart      every seed crashes and restarts the whole network once
+//   --forge-executed       the adversary also forges executed_height / executed_state_root
+//   --future-timestamps    the adversary also proposes timestamps far in the future
+//   --check-double-proposals  flag an honest leader's two proposals in one round (defect 6)
+//   --draw-network-restarts   15% of the seeds crash and restart the whole network (defect 3)
+//   --no-oracle            no acceptance oracle on delivered / emitted messages
 //   --fault-ms MS          longest faulty phase per seed (default 12000 virtual ms)
 //   --twins K              run K sampled Twins scenarios (sample seed --first-seed) instead
 //   --twins-index I        replay one Twins scenario by its index in the space
@@ -47,6 +55,14 @@ struct Flags {
   bool fail_fast = false;
   bool no_rule_checks = false;
   bool no_pending_store = false;
+  bool stop_on_failure = false;
+  uint32_t byzantine = 0;
+  bool network_restart = false;
+  bool forge_executed = false;
+  bool future_timestamps = false;
+  bool no_oracle = false;
+  bool check_double_proposals = false;
+  bool draw_network_restarts = false;
   uint64_t fault_ms = 12'000;
   uint64_t twins = 0;
   bool twins_single = false;
@@ -80,7 +96,11 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
     std::string value;
     const size_t eq = name.find('=');
     const bool boolean = name == "--trace" || name == "--real-crypto" || name == "--fail-fast" ||
-                         name == "--no-rule-checks" || name == "--no-pending-store";
+                         name == "--no-rule-checks" || name == "--no-pending-store" ||
+                         name == "--stop-on-failure" || name == "--network-restart" ||
+                         name == "--forge-executed" || name == "--future-timestamps" ||
+                         name == "--no-oracle" || name == "--check-double-proposals" ||
+                         name == "--draw-network-restarts";
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -125,6 +145,22 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
       flags->no_pending_store = true;
     } else if (name == "--fail-fast") {
       flags->fail_fast = true;
+    } else if (name == "--stop-on-failure") {
+      flags->stop_on_failure = true;
+    } else if (name == "--byzantine") {
+      ok = absl::SimpleAtoi(value, &flags->byzantine);
+    } else if (name == "--network-restart") {
+      flags->network_restart = true;
+    } else if (name == "--forge-executed") {
+      flags->forge_executed = true;
+    } else if (name == "--future-timestamps") {
+      flags->future_timestamps = true;
+    } else if (name == "--check-double-proposals") {
+      flags->check_double_proposals = true;
+    } else if (name == "--draw-network-restarts") {
+      flags->draw_network_restarts = true;
+    } else if (name == "--no-oracle") {
+      flags->no_oracle = true;
     } else {
       *error = absl::StrCat("unknown flag ", name);
       return false;
@@ -147,6 +183,13 @@ std::string ReplayCommand(const Flags& flags, uint64_t seed) {
   if (flags.no_rule_checks) absl::StrAppend(&command, " --no-rule-checks");
   if (flags.no_pending_store) absl::StrAppend(&command, " --no-pending-store");
   if (flags.fault_ms != 12'000) absl::StrAppend(&command, " --fault-ms ", flags.fault_ms);
+  if (flags.byzantine > 0) absl::StrAppend(&command, " --byzantine ", flags.byzantine);
+  if (flags.network_restart) absl::StrAppend(&command, " --network-restart");
+  if (flags.forge_executed) absl::StrAppend(&command, " --forge-executed");
+  if (flags.future_timestamps) absl::StrAppend(&command, " --future-timestamps");
+  if (flags.no_oracle) absl::StrAppend(&command, " --no-oracle");
+  if (flags.check_double_proposals) absl::StrAppend(&command, " --check-double-proposals");
+  if (flags.draw_network_restarts) absl::StrAppend(&command, " --draw-network-restarts");
   return command;
 }
 
@@ -209,6 +252,13 @@ int main(int argc, char** argv) {
   options.fault_ms_max = flags.fault_ms;
   options.check_voting_rules = !flags.no_rule_checks;
   options.pending_block_store = !flags.no_pending_store;
+  options.byzantine = flags.byzantine;
+  options.network_restart = flags.network_restart;
+  options.forge_executed = flags.forge_executed;
+  options.future_timestamps = flags.future_timestamps;
+  options.acceptance_oracle = !flags.no_oracle;
+  options.check_double_proposals = flags.check_double_proposals;
+  options.draw_network_restarts = flags.draw_network_restarts;
   if (flags.trace) options.trace = &std::cout;
   std::signal(SIGABRT, OnAbort);
   if (flags.twins > 0 || flags.twins_single) return RunTwins(flags, options);
@@ -242,6 +292,7 @@ int main(int argc, char** argv) {
     ++failed;
     ReportFailure(absl::StrCat("seed ", seed), result, ReplayCommand(flags, seed));
     if (flags.fail_fast && result.safety_violation) break;
+    if (flags.stop_on_failure) break;
   }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/check.h"
@@ -13,9 +14,11 @@
 #include "consensus/quorum.h"
 #include "consensus/replica.h"
 #include "crypto/keys.h"
+#include "tests/sim/adversary.h"
 #include "tests/sim/byzantine.h"
 #include "tests/sim/checkers.h"
 #include "tests/sim/fake_crypto.h"
+#include "tests/sim/oracle.h"
 #include "tests/sim/pending_store.h"
 #include "tests/sim/sim_app.h"
 
@@ -43,6 +46,8 @@ enum class FaultKind : uint8_t {
   kHeal,
   kCrash,
   kRestart,
+  kCrashAll,
+  kRestartAll,
   kStabilize
 };
 
@@ -119,6 +124,8 @@ struct Endpoint {
   PendingBlockStore pending;                    // Survives a crash, like `durable` and `app`.
   std::unique_ptr<consensus::Replica> replica;  // Null while crashed.
   std::unique_ptr<Corrupter> corrupter;
+  uint64_t silent_round = 0;               // A Corrupter's round in which nothing leaves it.
+  absl::btree_set<std::string> requested;  // Block ids its replica ever asked for (the oracle).
 };
 
 class Simulation final {
@@ -132,7 +139,16 @@ class Simulation final {
   void ScheduleFaults();
   consensus::ReplicaOptions OptionsFor(uint32_t endpoint) const;
   void StartReplica(uint32_t endpoint);
-  void Step(uint32_t endpoint, const consensus::Event& event);
+  // Returns whether the replica accepted the event (Handle returned OK).
+  bool Step(uint32_t endpoint, const consensus::Event& event);
+  void Judge(uint32_t endpoint, const v1::ConsensusMessage& message, uint32_t from);
+  void CheckNewBlocks(uint32_t endpoint, const std::vector<crypto::Digest>& ids,
+                      const std::vector<bool>& before);
+  void InjectJunk();
+  int64_t ClockOf(uint32_t endpoint) const;
+  uint64_t TimestampBoundMs() const;
+  uint32_t EndpointOf(uint32_t validator) const;
+  uint32_t OutsiderEndpoint() const;
   void Execute(uint32_t endpoint, const std::vector<consensus::Action>& actions);
   void Route(uint32_t endpoint, uint32_t to_validator, const SharedMessage& message);
   void NoteSent(const v1::ConsensusMessage& message);
@@ -161,6 +177,10 @@ class Simulation final {
   std::unique_ptr<SafetyChecker> checker_;
   std::unique_ptr<SimNetwork<SharedMessage>> network_;
   std::unique_ptr<Spammer> spammer_;
+  Prng junk_prng_;
+  std::unique_ptr<IndependentVerifier> oracle_verifier_;
+  std::unique_ptr<AcceptanceOracle> oracle_;
+  std::unique_ptr<Adversary> adversary_;
   absl::btree_multimap<uint64_t, FaultEvent> schedule_;
   v1::QuorumCert last_qc_seen_;
 
@@ -183,6 +203,7 @@ Simulation::Simulation(const SimOptions& options, const FaultPlan& plan)
       net_prng_(Derive(options.seed, 2)),
       fault_prng_(Derive(options.seed, 3)),
       byzantine_prng_(Derive(options.seed, 4)),
+      junk_prng_(Derive(options.seed, 6)),
       digest_(Derive(options.seed, 5)) {
   ITMO_CHECK(plan_.validators >= 1 && plan_.validators <= consensus::kValidatorsMax);
   ITMO_CHECK(plan_.tick_ms >= 1);
@@ -236,13 +257,35 @@ void Simulation::SetupEndpoints() {
     corrupt.epoch = kEpoch;
     corrupt.validators = plan_.validators;
     corrupt.signer = signers_[v].get();
+    corrupt.forge_executed = plan_.forge_executed;
+    corrupt.future_timestamps = plan_.future_timestamps;
     endpoints_[v].corrupter = std::make_unique<Corrupter>(corrupt, &byzantine_prng_);
   }
-  if (plan_.spammer) {
+  if (plan_.spammer || plan_.junk) {  // One non-validator peer for both.
     Endpoint spammer;
     spammer.role = Role::kSpammer;
     endpoints_.push_back(std::move(spammer));
+  }
+  if (plan_.spammer) {
     spammer_ = std::make_unique<Spammer>(kChainId, kEpoch, plan_.validators, &byzantine_prng_);
+  }
+  if (plan_.junk) {
+    AdversaryOptions adversary;
+    adversary.chain_id = kChainId;
+    adversary.epoch = kEpoch;
+    adversary.validators = plan_.validators;
+    adversary.forge_executed = plan_.forge_executed;
+    adversary.future_timestamps = plan_.future_timestamps;
+    for (uint32_t v : plan_.corrupters) adversary.keys.emplace_back(v, signers_[v].get());
+    if (plan_.twins) {
+      adversary.keys.emplace_back(plan_.twin_validator, signers_[plan_.twin_validator].get());
+    }
+    adversary_ = std::make_unique<Adversary>(std::move(adversary), &junk_prng_);
+  }
+  if (options_.acceptance_oracle) {
+    oracle_verifier_ =
+        std::make_unique<IndependentVerifier>(kChainId, kEpoch, keys_, verifier_.get());
+    oracle_ = std::make_unique<AcceptanceOracle>(oracle_verifier_.get());
   }
   std::vector<uint32_t> endpoint_validator;
   for (uint32_t e = 0; e < endpoints_.size(); ++e) {
@@ -252,6 +295,7 @@ void Simulation::SetupEndpoints() {
   checker_ = std::make_unique<SafetyChecker>(kChainId, kEpoch, keys_, verifier_.get(),
                                              std::move(endpoint_validator), std::move(honest));
   checker_->set_check_voting_rules(options_.check_voting_rules);
+  checker_->set_check_double_proposals(options_.check_double_proposals);
   network_ = std::make_unique<SimNetwork<SharedMessage>>(static_cast<uint32_t>(endpoints_.size()),
                                                          &net_prng_);
   network_->set_faults(plan_.network);
@@ -280,7 +324,46 @@ void Simulation::ScheduleFaults() {
                         FaultEvent{FaultKind::kRestart, victim});
     }
   }
+  if (plan_.network_restart) {
+    schedule_.emplace(plan_.network_restart_ms, FaultEvent{FaultKind::kCrashAll, 0});
+    schedule_.emplace(plan_.network_restart_ms + plan_.restart_gap_ms,
+                      FaultEvent{FaultKind::kRestartAll, 0});
+  }
   schedule_.emplace(end, FaultEvent{FaultKind::kStabilize, 0});
+}
+
+// How far ahead of the virtual clock an honest block's timestamp may be: the largest clock skew
+// and drift, plus a second.
+uint64_t Simulation::TimestampBoundMs() const {
+  int64_t ahead = 0;
+  for (uint32_t v = 0; v < plan_.clock_skew_ms.size(); ++v) {
+    const int64_t drift =
+        v < plan_.clock_drift_per_mille.size()
+            ? static_cast<int64_t>(now_ms_) * plan_.clock_drift_per_mille[v] / 1000
+            : 0;
+    ahead = std::max(ahead, plan_.clock_skew_ms[v] + drift);
+  }
+  return 1'000 + static_cast<uint64_t>(ahead);
+}
+
+int64_t Simulation::ClockOf(uint32_t e) const {
+  const uint32_t v = endpoints_[e].validator;
+  int64_t now = static_cast<int64_t>(now_ms_);
+  if (v < plan_.clock_skew_ms.size()) now += plan_.clock_skew_ms[v];
+  if (v < plan_.clock_drift_per_mille.size()) {
+    now += static_cast<int64_t>(now_ms_) * plan_.clock_drift_per_mille[v] / 1000;
+  }
+  return std::max<int64_t>(0, now);
+}
+
+uint32_t Simulation::EndpointOf(uint32_t validator) const {
+  ITMO_CHECK(validator < plan_.validators);
+  return validator;  // Endpoint v is validator v; a twin's second instance comes after them.
+}
+
+uint32_t Simulation::OutsiderEndpoint() const {
+  ITMO_CHECK(endpoints_.back().role == Role::kSpammer);
+  return static_cast<uint32_t>(endpoints_.size() - 1);
 }
 
 consensus::ReplicaOptions Simulation::OptionsFor(uint32_t endpoint) const {
@@ -308,10 +391,32 @@ void Simulation::StartReplica(uint32_t e) {
     chain.pending_blocks = endpoint.pending.Load(endpoint.app->height());
   }
   Mix(chain.pending_blocks.size());
+  std::vector<crypto::Digest> ids;
+  std::vector<bool> before;
+  if (oracle_ != nullptr) {
+    for (const v1::Block& block : chain.pending_blocks) {
+      ids.push_back(oracle_verifier_->BlockIdOf(block));
+      before.push_back(false);
+    }
+  }
   endpoint.replica = std::make_unique<consensus::Replica>(
       options, endpoint.durable, signers_[endpoint.validator].get(), verifier_.get(),
       endpoint.app.get(), std::move(chain));
-  Step(e, consensus::Start{static_cast<int64_t>(now_ms_)});
+  Step(e, consensus::Start{ClockOf(e)});
+  if (endpoint.replica != nullptr) CheckNewBlocks(e, ids, before);
+}
+
+void Simulation::CheckNewBlocks(uint32_t e, const std::vector<crypto::Digest>& ids,
+                                const std::vector<bool>& before) {
+  ITMO_CHECK(ids.size() == before.size());
+  const consensus::Replica* replica = endpoints_[e].replica.get();
+  if (oracle_ == nullptr || replica == nullptr) return;
+  for (size_t i = 0; i < ids.size() && !checker_->failed(); ++i) {
+    if (before[i] || !replica->block_tree().Contains(ids[i])) continue;
+    if (absl::Status s = oracle_->CheckInserted(ids[i], *replica); !s.ok()) {
+      checker_->Report(e, absl::StrCat("acceptance: ", s.message()));
+    }
+  }
 }
 
 void Simulation::Fail(const std::string& reason) {
@@ -348,12 +453,13 @@ std::string Simulation::ActionSummary(const std::vector<consensus::Action>& acti
   return absl::StrJoin(parts, " ");
 }
 
-void Simulation::Step(uint32_t e, const consensus::Event& event) {
+bool Simulation::Step(uint32_t e, const consensus::Event& event) {
   Endpoint& endpoint = endpoints_[e];
   ITMO_CHECK(endpoint.replica != nullptr);
   ITMO_CHECK(result_.steps < kStepsMax);
   ++result_.steps;
   checker_->set_now_ms(now_ms_);
+  checker_->set_timestamp_bound_ms(TimestampBoundMs());
   const auto* received = std::get_if<consensus::MessageReceived>(&event);
   if (options_.trace != nullptr) {
     // Written before Handle() so that a CHECK failure inside it still shows the event.
@@ -383,11 +489,11 @@ void Simulation::Step(uint32_t e, const consensus::Event& event) {
     if (received == nullptr) {
       Fail(absl::StrCat("endpoint ", e, ": Handle(", event.index() == 0 ? "Start" : "Tick",
                         ") failed: ", actions.status().ToString()));
-      return;
+      return false;
     }
     ++result_.rejected;
     Mix(static_cast<uint64_t>(actions.status().code()));
-    return;
+    return false;
   }
   Mix(actions->size());
   Execute(e, *actions);
@@ -395,6 +501,7 @@ void Simulation::Step(uint32_t e, const consensus::Event& event) {
     checker_->AfterStep(e, endpoint.replica->committed_height());
     if (checker_->HonestEndpoint(e)) max_round_ = std::max(max_round_, endpoint.replica->round());
   }
+  return true;
 }
 
 void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actions) {
@@ -423,6 +530,11 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
         return;
       }
     } else if (const auto* send = std::get_if<consensus::SendTo>(&action)) {
+      Judge(e, send->message, endpoint.validator);
+      if (send->message.has_block_request() &&
+          endpoint.requested.size() < SafetyChecker::kBlocksSeenMax) {
+        endpoint.requested.insert(send->message.block_request().block_id());
+      }
       checker_->OnSend(e, send->message, endpoint.durable);
       NoteSent(send->message);
       Route(e, send->to, std::make_shared<const v1::ConsensusMessage>(send->message));
@@ -430,20 +542,34 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       if (broadcast->message.has_proposal()) {  // The node keeps its own proposal's block.
         endpoint.pending.Record(broadcast->message.proposal().block(), endpoint.app->height());
       }
+      Judge(e, broadcast->message, endpoint.validator);
       checker_->OnSend(e, broadcast->message, endpoint.durable);
       NoteSent(broadcast->message);
       const auto shared = std::make_shared<const v1::ConsensusMessage>(broadcast->message);
-      for (uint32_t v = 0; v < plan_.validators; ++v) {
-        if (v != endpoint.validator) Route(e, v, shared);
-      }
+      // To every other endpoint: a twin's broadcast also reaches its other instance, which then
+      // sees a message "from itself" (two machines loaded with one key file).
+      for (uint32_t v = 0; v < plan_.validators; ++v) Route(e, v, shared);
     } else if (const auto* commit = std::get_if<consensus::Commit>(&action)) {
       checker_->OnCommit(e, commit->committed);
       if (checker_->failed()) return;
+      if (adversary_ != nullptr && checker_->HonestEndpoint(e)) {
+        adversary_->ObserveCommit(commit->committed);
+      }
       endpoint.app->Apply(commit->committed);
       endpoint.pending.Prune(endpoint.app->height());
       Mix(commit->height());
       Mix(endpoint.app->state_root()[0]);
     }
+  }
+}
+
+// What a replica emits: re-verified by the oracle, and seen by the adversary.
+void Simulation::Judge(uint32_t e, const v1::ConsensusMessage& message, uint32_t from) {
+  if (adversary_ != nullptr) adversary_->Observe(from, message);
+  if (oracle_ == nullptr || endpoints_[e].replica == nullptr) return;
+  if (absl::Status s = oracle_->CheckEmitted(from, message, *endpoints_[e].replica); !s.ok()) {
+    checker_->Report(e,
+                     absl::StrCat("emitted an invalid ", MessageKind(message), ": ", s.message()));
   }
 }
 
@@ -468,9 +594,13 @@ void Simulation::Route(uint32_t e, uint32_t to_validator, const SharedMessage& m
   for (uint32_t d = 0; d < endpoints_.size(); ++d) {
     if (d == e || endpoints_[d].validator != to_validator) continue;
     if (sides != nullptr && (*sides)[e] != (*sides)[d]) continue;  // Twins: cut in this round.
-    if (endpoint.corrupter != nullptr && faults_active_) {
+    if (endpoint.corrupter != nullptr && (faults_active_ || plan_.byzantine_after_stabilization)) {
+      const uint64_t rewrites = endpoint.corrupter->rewrites();
       auto rewritten = std::make_shared<const v1::ConsensusMessage>(
           endpoint.corrupter->Rewrite(*message, to_validator));
+      if (stabilized_ && endpoint.corrupter->rewrites() > rewrites) {
+        ++result_.rewrites_after_stabilization;
+      }
       NoteSent(*rewritten);
       network_->Send(e, d, rewritten, now_ms_);
     } else {
@@ -490,16 +620,81 @@ void Simulation::Deliver(SimNetwork<SharedMessage>::Envelope envelope) {
     endpoint.pending.Record(received.message.proposal().block(), endpoint.app->height());
   }
   envelope.message.reset();
-  Step(envelope.to, received);
+  if (oracle_ == nullptr || endpoint.validator >= plan_.validators) {
+    Step(envelope.to, received);
+    return;
+  }
+  // The acceptance oracle: judged before Handle (on the replica's state then), the verdict must
+  // agree with Handle's; blocks the message brings into the tree must be valid there.
+  const v1::ConsensusMessage& message = received.message;
+  const absl::Status verdict = oracle_->Evaluate(endpoint.validator, received.from, message,
+                                                 *endpoint.replica, endpoint.requested);
+  std::vector<crypto::Digest> ids;
+  std::vector<bool> before;
+  auto note = [&](const v1::Block& block) {
+    ids.push_back(oracle_verifier_->BlockIdOf(block));
+    before.push_back(endpoint.replica->block_tree().Contains(ids.back()));
+  };
+  if (message.has_proposal()) note(message.proposal().block());
+  for (const v1::Block& block : message.block_response().blocks()) note(block);
+  const uint32_t e = envelope.to;
+  const bool accepted = Step(e, received);
+  if (!verdict.ok()) ++result_.judged;
+  if (!verdict.ok() && accepted && !checker_->failed()) {
+    checker_->Report(e, absl::StrCat("acceptance: accepted an invalid ", MessageKind(message),
+                                     " from ", received.from, ": ", verdict.message()));
+    return;
+  }
+  CheckNewBlocks(e, ids, before);
+}
+
+void Simulation::InjectJunk() {
+  const uint32_t to = static_cast<uint32_t>(junk_prng_.Below(plan_.validators));
+  std::vector<uint64_t> heights;
+  for (uint32_t v = 0; v < plan_.validators; ++v) {
+    heights.push_back(checker_->committed_height(EndpointOf(v)));
+  }
+  std::optional<Adversary::Junk> junk = adversary_->Make(now_ms_, to, heights);
+  if (!junk.has_value()) return;
+  ++result_.junk;
+  if (stabilized_) ++result_.junk_after_stabilization;
+  Trace(absl::StrCat("adversary: ", junk->kind, " from ", junk->from, " to ", junk->to));
+  const auto shared = std::make_shared<const v1::ConsensusMessage>(std::move(junk->message));
+  for (uint32_t d = 0; d < endpoints_.size(); ++d) {
+    if (endpoints_[d].validator != junk->to || endpoints_[d].replica == nullptr) continue;
+    const uint32_t from = junk->from == kFromNonValidator ? OutsiderEndpoint()
+                          : junk->from == junk->to        ? d
+                                                          : EndpointOf(junk->from);
+    network_->Inject(
+        from, d, shared,
+        now_ms_ + junk_prng_.Range(plan_.network.delay_ticks_min, plan_.network.delay_ticks_max));
+  }
 }
 
 void Simulation::TickAll() {
   for (uint32_t e = 0; e < endpoints_.size(); ++e) {
     if (failure_.has_value() || checker_->failed()) return;
-    if (endpoints_[e].replica != nullptr) Step(e, consensus::Tick{static_cast<int64_t>(now_ms_)});
+    if (endpoints_[e].replica != nullptr) Step(e, consensus::Tick{ClockOf(e)});
   }
-  if (spammer_ != nullptr && faults_active_ && byzantine_prng_.PerMille(kSpamPerMille)) {
-    const uint32_t spam_endpoint = static_cast<uint32_t>(endpoints_.size() - 1);
+  const bool byzantine_active = faults_active_ || plan_.byzantine_after_stabilization;
+  if (adversary_ != nullptr && byzantine_active && junk_prng_.PerMille(plan_.junk_per_mille)) {
+    InjectJunk();
+  }
+  if (adversary_ != nullptr && byzantine_active && plan_.timeout_flood_per_mille > 0 &&
+      junk_prng_.PerMille(plan_.timeout_flood_per_mille)) {
+    for (Adversary::Junk& junk : adversary_->TimeoutFlood()) {
+      ++result_.junk;
+      const auto shared = std::make_shared<const v1::ConsensusMessage>(std::move(junk.message));
+      for (uint32_t d = 0; d < endpoints_.size(); ++d) {
+        if (endpoints_[d].validator != junk.to || endpoints_[d].replica == nullptr) continue;
+        network_->Inject(EndpointOf(junk.from), d, shared,
+                         now_ms_ + junk_prng_.Range(plan_.network.delay_ticks_min,
+                                                    plan_.network.delay_ticks_max));
+      }
+    }
+  }
+  if (spammer_ != nullptr && byzantine_active && byzantine_prng_.PerMille(kSpamPerMille)) {
+    const uint32_t spam_endpoint = OutsiderEndpoint();
     const uint32_t to = static_cast<uint32_t>(byzantine_prng_.Below(plan_.validators));
     network_->Inject(
         spam_endpoint, to,
@@ -578,6 +773,20 @@ void Simulation::ApplyFault(const FaultEvent& event) {
         StartReplica(event.endpoint);
       }
       break;
+    case FaultKind::kCrashAll:
+      if (!faults_active_) break;
+      Trace("network: every replica crashes");
+      for (uint32_t e = 0; e < endpoints_.size(); ++e) Crash(e);
+      break;
+    case FaultKind::kRestartAll:
+      if (!faults_active_) break;
+      Trace("network: every replica restarts");
+      for (uint32_t e = 0; e < endpoints_.size(); ++e) {
+        if (endpoints_[e].replica == nullptr && endpoints_[e].role != Role::kSpammer) {
+          StartReplica(e);
+        }
+      }
+      break;
     case FaultKind::kStabilize:
       Stabilize();
       break;
@@ -593,12 +802,13 @@ void Simulation::Stabilize() {
   calm.duplicate_per_mille = 0;
   calm.replay_per_mille = 0;
   network_->set_faults(calm);
-  if (plan_.twins) {  // The byzantine twin leaves; its original stays.
+  const bool twin_leaves = plan_.twins && !plan_.byzantine_after_stabilization;
+  if (twin_leaves) {  // The old model: the byzantine twin leaves; its original stays.
     Crash(static_cast<uint32_t>(plan_.validators));
   }
   for (uint32_t e = 0; e < endpoints_.size(); ++e) {
     if (endpoints_[e].replica == nullptr && endpoints_[e].role != Role::kSpammer &&
-        !(plan_.twins && e == plan_.validators)) {
+        !(twin_leaves && e == plan_.validators)) {
       Trace(absl::StrCat("e=", e, " restarts (stabilization)"));
       StartReplica(e);
     }
@@ -710,6 +920,23 @@ std::string FaultPlan::Describe() const {
   if (!corrupters.empty())
     absl::StrAppend(&out, " corrupters(", absl::StrJoin(corrupters, ","), ")");
   if (spammer) absl::StrAppend(&out, " spammer");
+  if (junk) absl::StrAppend(&out, " adversary/", junk_per_mille, "pm");
+  if (withhold_votes_per_mille > 0 && !corrupters.empty()) {
+    absl::StrAppend(&out, " withhold-votes=", withhold_votes_per_mille, "pm");
+  }
+  if (silent_leader_per_mille > 0 && !corrupters.empty()) {
+    absl::StrAppend(&out, " silent-leader=", silent_leader_per_mille, "pm");
+  }
+  if (junk && timeout_flood_per_mille > 0) {
+    absl::StrAppend(&out, " timeout-flood/", timeout_flood_per_mille, "pm");
+  }
+  if (forge_executed) absl::StrAppend(&out, " forge-executed");
+  if (future_timestamps) absl::StrAppend(&out, " future-timestamps");
+  if (network_restart) {
+    absl::StrAppend(&out, " network-restart@", network_restart_ms, "ms+", restart_gap_ms, "ms");
+  }
+  if (!clock_skew_ms.empty()) absl::StrAppend(&out, " clock-skew");
+  if (!byzantine_after_stabilization) absl::StrAppend(&out, " byzantine-quiet-after-faults");
   return out;
 }
 
@@ -761,6 +988,33 @@ FaultPlan DrawFaultPlan(const SimOptions& options) {
     }
   }
   plan.spammer = prng.Percent(40);
+  // Drawn after everything above, so that the older fields of a seed's plan stay what they were.
+  const uint32_t f = consensus::FaultsMax(plan.validators);
+  if (options.byzantine > 0) {  // Exactly this many Corrupters (the twin counts as one).
+    const uint32_t want = std::min(options.byzantine, f);
+    plan.corrupters.clear();
+    for (uint32_t v = 0;
+         v < plan.validators && plan.corrupters.size() + (plan.twins ? 1 : 0) < want; ++v) {
+      if (!(plan.twins && v == plan.twin_validator)) plan.corrupters.push_back(v);
+    }
+  }
+  plan.junk = prng.Percent(80);
+  plan.junk_per_mille = prng.Range(50, 500);
+  if (prng.Percent(50)) plan.withhold_votes_per_mille = prng.Range(100, 1'000);
+  if (prng.Percent(30)) plan.timeout_flood_per_mille = prng.Range(5, 50);
+  if (prng.Percent(40)) plan.silent_leader_per_mille = prng.Range(200, 1'000);
+  plan.forge_executed = options.forge_executed;
+  plan.future_timestamps = options.future_timestamps;
+  const bool draw_restart = prng.Percent(15);
+  plan.network_restart = options.network_restart || (options.draw_network_restarts && draw_restart);
+  plan.network_restart_ms = prng.Range(plan.fault_ms / 3, plan.fault_ms * 3 / 4);
+  plan.restart_gap_ms = prng.Range(50, 3'000);
+  if (prng.Percent(50)) {
+    for (uint32_t v = 0; v < plan.validators; ++v) {
+      plan.clock_skew_ms.push_back(static_cast<int64_t>(prng.Range(0, 1'000)) - 500);
+      plan.clock_drift_per_mille.push_back(static_cast<int64_t>(prng.Range(0, 20)) - 10);
+    }
+  }
   return plan;
 }
 

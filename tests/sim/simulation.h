@@ -40,6 +40,22 @@ struct SimOptions {
   // false: a restarted replica gets no RecoveredChain::pending_blocks (only its committed head),
   // unlike the node; for showing what the node's pending-block store prevents.
   bool pending_block_store = true;
+  // false: no acceptance oracle (tests/sim/oracle.h) on delivered and emitted messages.
+  bool acceptance_oracle = true;
+  // Adversary proposals with forged executed_height / executed_state_root, and with timestamps
+  // far in the future (issue 7 defects 1 and 5: they halt or corrupt consensus without the
+  // executed-height bound and the timestamp bound in the core).
+  bool forge_executed = false;
+  bool future_timestamps = false;
+  // n = this many byzantine validators (Corrupters) in every plan, at most f (0: drawn).
+  uint32_t byzantine = 0;
+  // Every plan has the whole network crash at once and restart (in its faulty phase).
+  bool network_restart = false;
+  // Some plans (15%) do (issue 7 defect 3: off until the high TC is persisted on main).
+  bool draw_network_restarts = false;
+  // The checker flags an honest leader's two different proposals for one round (issue 7 defect
+  // 6, a leader that crashes between its proposal and its persist: off until that fix is on main).
+  bool check_double_proposals = false;
 };
 
 // The fault mix of one seed (swarm testing: each seed enables a different subset).
@@ -59,6 +75,32 @@ struct FaultPlan {
   uint32_t twin_validator = 0;
   std::vector<uint32_t> corrupters;  // Byzantine validators behind a Corrupter.
   bool spammer = false;
+  // The Adversary (adversary.h): crafted invalid messages from the byzantine keys and a
+  // non-validator, junk_per_mille per tick, to the end of the run.
+  bool junk = false;
+  uint64_t junk_per_mille = 0;
+  bool forge_executed = false;
+  bool future_timestamps = false;
+  // Corrupters withhold their votes (per mille of them), and the Adversary floods valid timeouts
+  // (per mille per tick).
+  uint64_t withhold_votes_per_mille = 0;
+  // A Corrupter that leads a round goes silent in it (per mille of its rounds): no proposal and no
+  // timeout leaves, so the QC it formed for the previous round stays with it and the next leader
+  // extends an older QC (a certified block is abandoned; the Adversary keeps its QC).
+  uint64_t silent_leader_per_mille = 0;
+  uint64_t timeout_flood_per_mille = 0;
+  // Byzantine validators (twins, Corrupters, Spammer, Adversary) keep misbehaving after
+  // stabilization, while liveness is checked (false: the old model, they go quiet).
+  bool byzantine_after_stabilization = true;
+  // Whole-network crash: at network_restart_ms every replica crashes at once; all restart
+  // restart_gap_ms later (still in the faulty phase).
+  bool network_restart = false;
+  uint64_t network_restart_ms = 0;
+  uint64_t restart_gap_ms = 0;
+  // Per-validator clock skew (ms, added to the virtual clock in Tick/Start now_ms) and drift
+  // (per mille of the elapsed time).
+  std::vector<int64_t> clock_skew_ms;
+  std::vector<int64_t> clock_drift_per_mille;
   // Twins-style scenarios: round_partitions[r - 1][e] is endpoint e's side in round r; a message of
   // round r (1 <= r <= size) only reaches endpoints on the sender's side. After the last scenario
   // round (or fault_ms) the network heals. Empty for swarm runs.
@@ -82,6 +124,10 @@ struct SimResult {
   uint64_t crashes = 0;
   uint64_t rejected = 0;    // Messages the replicas refused (byzantine junk, stale, ...).
   uint64_t overflowed = 0;  // Messages the network refused at its in-flight limit (fails the run).
+  uint64_t junk = 0;        // Adversary messages sent...
+  uint64_t junk_after_stabilization = 0;      // ...of them while liveness was checked.
+  uint64_t rewrites_after_stabilization = 0;  // Corrupter rewrites while liveness was checked.
+  uint64_t judged = 0;  // Messages the acceptance oracle judged invalid (all refused).
 };
 
 FaultPlan DrawFaultPlan(const SimOptions& options);
