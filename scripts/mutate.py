@@ -18,7 +18,7 @@ EQUIVALENT with the reason, skipped, and shown by --list. itmo-sim is built with
 -D_GLIBCXX_ASSERTIONS (an index out of range aborts) and stops at a mutant's first failing seed.
 
 Usage: scripts/mutate.py [--seeds 200] [--first-seed 1] [--only SUBSTRING] [--list]
-                         [--sim-args "--check-double-proposals"]
+                         [--sim-args "--no-oracle"]
 Exit status: 0 when every mutant was caught, 1 when one survived, 2 on a setup error.
 """
 

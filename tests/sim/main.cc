@@ -12,8 +12,8 @@
 //   --network-restart      every seed crashes and restarts the whole network once
 //   --forge-executed       the adversary also forges executed_height / executed_state_root
 //   --future-timestamps    the adversary also proposes timestamps far in the future
-//   --check-double-proposals  flag an honest leader's two proposals in one round (defect 6)
-//   --draw-network-restarts   15% of the seeds crash and restart the whole network (defect 3)
+//   --no-double-proposal-check  do not flag an honest leader's two proposals in one round
+//   --no-network-restarts       no seed draws a whole-network crash and restart (15% do)
 //   --no-oracle            no acceptance oracle on delivered / emitted messages
 //   --fault-ms MS          longest faulty phase per seed (default 12000 virtual ms)
 //   --twins K              run K sampled Twins scenarios (sample seed --first-seed) instead
@@ -61,8 +61,8 @@ struct Flags {
   bool forge_executed = false;
   bool future_timestamps = false;
   bool no_oracle = false;
-  bool check_double_proposals = false;
-  bool draw_network_restarts = false;
+  bool check_double_proposals = true;
+  bool draw_network_restarts = true;
   uint64_t fault_ms = 12'000;
   uint64_t twins = 0;
   bool twins_single = false;
@@ -99,8 +99,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
                          name == "--no-rule-checks" || name == "--no-pending-store" ||
                          name == "--stop-on-failure" || name == "--network-restart" ||
                          name == "--forge-executed" || name == "--future-timestamps" ||
-                         name == "--no-oracle" || name == "--check-double-proposals" ||
-                         name == "--draw-network-restarts";
+                         name == "--no-oracle" || name == "--no-double-proposal-check" ||
+                         name == "--no-network-restarts";
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -155,10 +155,10 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
       flags->forge_executed = true;
     } else if (name == "--future-timestamps") {
       flags->future_timestamps = true;
-    } else if (name == "--check-double-proposals") {
-      flags->check_double_proposals = true;
-    } else if (name == "--draw-network-restarts") {
-      flags->draw_network_restarts = true;
+    } else if (name == "--no-double-proposal-check") {
+      flags->check_double_proposals = false;
+    } else if (name == "--no-network-restarts") {
+      flags->draw_network_restarts = false;
     } else if (name == "--no-oracle") {
       flags->no_oracle = true;
     } else {
@@ -188,8 +188,8 @@ std::string ReplayCommand(const Flags& flags, uint64_t seed) {
   if (flags.forge_executed) absl::StrAppend(&command, " --forge-executed");
   if (flags.future_timestamps) absl::StrAppend(&command, " --future-timestamps");
   if (flags.no_oracle) absl::StrAppend(&command, " --no-oracle");
-  if (flags.check_double_proposals) absl::StrAppend(&command, " --check-double-proposals");
-  if (flags.draw_network_restarts) absl::StrAppend(&command, " --draw-network-restarts");
+  if (!flags.check_double_proposals) absl::StrAppend(&command, " --no-double-proposal-check");
+  if (!flags.draw_network_restarts) absl::StrAppend(&command, " --no-network-restarts");
   return command;
 }
 

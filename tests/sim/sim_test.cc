@@ -429,9 +429,9 @@ TEST(SimTest, HundredValidatorsWithThirtyThreeByzantine) {
 // Issue 7 defect 6, found by the double-proposal check: a leader broadcasts its proposal, crashes
 // in the persist of its own vote (the write is lost), restarts with last_voted_round below the
 // round and proposes a second, different block in the same round. Seed 114 (n=4): validator 1,
-// round 1, "two different proposals in round 1". Enabled once the fix (persist the proposed round
-// before the broadcast) is on main.
-TEST(SimRegressionTest, DISABLED_Seed114LeaderProposesOncePerRoundAcrossCrashes) {
+// round 1, "two different proposals in round 1". Fixed by persisting the proposed round before
+// the broadcast.
+TEST(SimRegressionTest, Seed114LeaderProposesOncePerRoundAcrossCrashes) {
   SimOptions options;
   options.seed = 114;
   options.check_double_proposals = true;
@@ -442,9 +442,9 @@ TEST(SimRegressionTest, DISABLED_Seed114LeaderProposesOncePerRoundAcrossCrashes)
 // Issue 7 defect 3, found by the whole-network restart: every replica crashes at t=6094ms after
 // rounds that ended by TC and restarts at high_qc + 1, below its highest_timeout_round; SignTimeout
 // refuses that round, so no replica ever times out again and after stabilization (round 13) the
-// heights stay [3,3,3,3,3] (seed 46, n=5, itmo-sim --seed 46 --network-restart). Enabled once the
-// high TC is persisted (or the timeout re-sent on timer expiry) on main.
-TEST(SimRegressionTest, DISABLED_Seed46WholeNetworkRestartAfterTimeouts) {
+// heights stay [3,3,3,3,3] (seed 46, n=5, itmo-sim --seed 46 --network-restart). Fixed by
+// persisting the high TC and re-sending the last timeout on every timer expiry.
+TEST(SimRegressionTest, Seed46WholeNetworkRestartAfterTimeouts) {
   SimOptions options;
   options.seed = 46;
   options.network_restart = true;

@@ -51,11 +51,11 @@ struct SimOptions {
   uint32_t byzantine = 0;
   // Every plan has the whole network crash at once and restart (in its faulty phase).
   bool network_restart = false;
-  // Some plans (15%) do (issue 7 defect 3: off until the high TC is persisted on main).
-  bool draw_network_restarts = false;
-  // The checker flags an honest leader's two different proposals for one round (issue 7 defect
-  // 6, a leader that crashes between its proposal and its persist: off until that fix is on main).
-  bool check_double_proposals = false;
+  // Some plans (15%) do (they found issue 7 defect 3: a high TC that was not persisted).
+  bool draw_network_restarts = true;
+  // The checker flags an honest leader's two different proposals for one round (it found issue 7
+  // defect 6: a leader that crashed between its proposal and its persist).
+  bool check_double_proposals = true;
 };
 
 // The fault mix of one seed (swarm testing: each seed enables a different subset).
