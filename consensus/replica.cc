@@ -167,6 +167,10 @@ void Replica::CheckInvariants() const {
     ITMO_CHECK(state.epoch() == options_.epoch);
     // The high TC this replica acts on is never above the one it persists.
     ITMO_CHECK(!high_tc_.has_value() || state.high_tc().round() >= high_tc_->round());
+    // A vote or timeout is signed in the pacemaker's round, and the QC or TC that let the
+    // pacemaker get there is persisted with it (high_qc, high_tc), so a restart resumes at or
+    // above last_voted_round: SendTimeout never asks for a round SignTimeout must refuse.
+    ITMO_CHECK(pacemaker_.round() >= state.last_voted_round());
   }
 }
 

@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libspdlog-dev
   python3 procps iproute2 curl
+  spin
 )
 
 SUDO=()

@@ -90,6 +90,14 @@ EQUIVALENT = [
      "replica re-inserts it on restart"),
     ("consensus/safety_rules.cc", "if (block.header().proposer() != options_.my_index)",
      "Replica::MaybePropose always names this validator"),
+    ("consensus/safety_rules.cc", "if (round < state_.last_voted_round())",
+     "the replica times out only in its pacemaker round, never below last_voted_round (asserted "
+     "in Replica::CheckInvariants: the QC or TC that justified a vote or timeout is persisted "
+     "with it, so a restart resumes at or above it)"),
+    ("consensus/safety_rules.cc", "if (block.header().round() <= state_.last_proposed_round())",
+     "Replica::MaybePropose proposes only above proposed_round_, which it restores from the "
+     "persisted last_proposed_round, and the leader's own vote (last_voted_round = the round) is "
+     "persisted in the same fsync, so the last_voted_round check refuses the same requests"),
     ("consensus/replica_sync.cc", "ITMO_RETURN_IF_ERROR(CheckExtends(response.blocks(i - 1), block))",
      "each retrieved block is certified (the first by the QC that asked for it, each next by the "
      "previous one's QC), so honest voters checked it extends its parent; BlockTree::Insert "

@@ -83,12 +83,22 @@ void SafetyChecker::CheckProposal(uint32_t endpoint, const v1::Proposal& proposa
   const uint64_t round = block.header().round();
   const crypto::Digest id = verifier_.BlockIdOf(block);
   ValidatorRecord& record = records_[endpoint_validator_[endpoint]];
-  auto [it, inserted] = record.proposals.emplace(round, id);
-  if (!inserted && it->second != id) {
-    Fail(endpoint, absl::StrCat("two different proposals in round ", round, ": ", Short(it->second),
-                                " and ", Short(id)));
+  if (auto it = record.proposals.find(round); it != record.proposals.end()) {
+    if (it->second != id) {
+      Fail(endpoint, absl::StrCat("two different proposals in round ", round, ": ",
+                                  Short(it->second), " and ", Short(id)));
+    }
+    return;  // The same proposal again is fine.
+  }
+  // A leader that gave up on its round (timed out in it) or moved on (voted in a later one) does
+  // not propose in it any more.
+  if (round <= record.max_timeout_round || round < record.max_vote_round) {
+    Fail(endpoint, absl::StrCat("proposal for round ", round, " after a timeout for round ",
+                                record.max_timeout_round, " / a vote for round ",
+                                record.max_vote_round));
     return;
   }
+  record.proposals.emplace(round, id);
   if (record.proposals.size() > kRoundsTrackedMax) record.proposals.erase(record.proposals.begin());
 }
 
