@@ -96,6 +96,10 @@ absl::Status CheckExtends(const v1::Block& child, const v1::Block& parent) {
                      child.qc().round(), ") does not extend its parent (round ", ph.round(),
                      ", height ", ph.height(), ")"));
   }
+  if (header.executed_height() < ph.executed_height()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "block executed_height ", header.executed_height(), " < parent's ", ph.executed_height()));
+  }
   if (header.timestamp_ms() < ph.timestamp_ms()) {
     return absl::InvalidArgumentError(absl::StrCat("block timestamp ", header.timestamp_ms(),
                                                    " < parent timestamp ", ph.timestamp_ms()));

@@ -24,7 +24,8 @@
 namespace itmo::consensus {
 
 // Whether `child` may extend `parent`: qc certifies the parent (block id, round, height), height is
-// parent + 1, round above the parent's, same epoch, timestamp not below the parent's.
+// parent + 1, round above the parent's, same epoch, timestamp and executed_height not below the
+// parent's.
 // Errors: kInvalidArgument naming the mismatch.
 absl::Status CheckExtends(const v1::Block& child, const v1::Block& parent);
 

@@ -34,6 +34,14 @@ struct MessageReceived {
   v1::ConsensusMessage message;
 };
 
-using Event = std::variant<Start, Tick, MessageReceived>;
+// The host has executed every committed block up to `height` (delivered after it carried out the
+// Commit actions of an event, or after it caught its application up otherwise). A replica that held
+// back its vote because the proposal's executed_height was above its application's executed head
+// looks at the proposal again. Never from a peer.
+struct Executed {
+  uint64_t height = 0;
+};
+
+using Event = std::variant<Start, Tick, MessageReceived, Executed>;
 
 }  // namespace itmo::consensus

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,17 @@ class Application {
                                            uint64_t bytes_max) = 0;
 
   // Whether this replica may vote for `block` (already checked by consensus: structure, signatures,
-  // tx_root, payload_digest, linkage). A non-OK status means "do not vote" (e.g. an
-  // executed_state_root that differs from this node's). Must be deterministic for equal inputs.
+  // tx_root, payload_digest, linkage, executed_height bounds and executed_state_root against
+  // ExecutedRootAt, timestamp bound). A non-OK status means "do not vote" (e.g. a transaction the
+  // ledger refuses). Must be deterministic for equal inputs.
   virtual absl::Status ValidateProposal(const v1::Block& block) = 0;
+
+  // The state root after executing committed height `height` (0: the genesis state), or nullopt
+  // when this application has not executed `height` yet (it lags: the replica holds its vote back
+  // until an Executed event). A replica votes only for a block whose executed_state_root equals
+  // ExecutedRootAt(executed_height): a leader cannot get a false root certified. Must be
+  // deterministic for equal inputs.
+  virtual std::optional<crypto::Digest> ExecutedRootAt(uint64_t height) = 0;
 
   // The head for BlockHeader.executed_height / executed_state_root of this replica's proposals.
   virtual ExecutedHead executed_head() const = 0;

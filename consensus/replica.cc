@@ -137,6 +137,8 @@ absl::StatusOr<std::vector<Action>> Replica::Handle(const Event& event) {
     status = HandleStart(*start, &actions);
   } else if (const auto* tick = std::get_if<Tick>(&event)) {
     status = HandleTick(*tick, &actions);
+  } else if (const auto* executed = std::get_if<Executed>(&event)) {
+    HandleExecuted(*executed, &actions);
   } else {
     status = HandleMessage(std::get<MessageReceived>(event), &actions);
   }
@@ -229,6 +231,21 @@ absl::Status Replica::HandleTick(const Tick& tick, std::vector<Action>* actions)
   return absl::OkStatus();
 }
 
+void Replica::HandleExecuted(const Executed& executed, std::vector<Action>* actions) {
+  if (!vote_awaiting_execution_.has_value()) return;
+  const crypto::Digest id = *vote_awaiting_execution_;
+  vote_awaiting_execution_.reset();
+  const v1::Block* block = tree_.Get(id);
+  if (block == nullptr || block->header().round() != pacemaker_.round()) return;  // Moved on.
+  ITMO_CHECK(block->header().executed_height() < block->header().height());       // Verified.
+  if (block->header().executed_height() > executed.height) {
+    vote_awaiting_execution_ = id;  // Still ahead of what has been executed.
+    return;
+  }
+  const v1::Block copy = *block;
+  MaybeVote(copy, id, actions);
+}
+
 absl::Status Replica::HandleMessage(const MessageReceived& received, std::vector<Action>* actions) {
   const v1::ConsensusMessage& message = received.message;
   if (message.ByteSizeLong() > kMessageBytesMax) {
@@ -267,6 +284,11 @@ absl::Status Replica::VerifyBlock(const v1::Block& block, const crypto::Digest& 
   if (header.epoch() != options_.epoch) {
     return absl::InvalidArgumentError(
         absl::StrCat("block epoch ", header.epoch(), " != ", options_.epoch));
+  }
+  if (header.executed_height() >= header.height()) {
+    return absl::InvalidArgumentError(absl::StrCat("block executed_height ",
+                                                   header.executed_height(),
+                                                   " not below its height ", header.height()));
   }
   if (header.round() == 0 || header.round() <= block.qc().round()) {
     return absl::InvalidArgumentError(absl::StrCat("block round ", header.round(),
@@ -382,6 +404,7 @@ void Replica::MaybeVote(const v1::Block& block, const crypto::Digest& id,
                         std::vector<Action>* actions) {
   if (!safety_rules_.has_value()) return;
   if (block.header().round() != pacemaker_.round()) return;
+  if (!ExecutedRootMatches(block, id, actions)) return;
   if (!app_->ValidateProposal(block).ok()) return;
   const v1::Block* parent = tree_.Get(IdOf(block.header().parent_id()));
   ITMO_CHECK(parent != nullptr);
@@ -398,6 +421,28 @@ void Replica::MaybeVote(const v1::Block& block, const crypto::Digest& id,
   v1::ConsensusMessage message;
   *message.mutable_vote() = *std::move(vote);
   EmitSigned(next_leader, std::move(message), actions);
+}
+
+bool Replica::ExecutedRootMatches(const v1::Block& block, const crypto::Digest& id,
+                                  std::vector<Action>* actions) {
+  const v1::BlockHeader& header = block.header();
+  ITMO_CHECK(header.executed_height() < header.height());  // VerifyBlock.
+  const std::optional<crypto::Digest> root = app_->ExecutedRootAt(header.executed_height());
+  if (!root.has_value()) {
+    // This node has not executed that far yet (it lags, or syncs): vote once it has, if the round
+    // is still on (HandleExecuted). The proposal itself is kept (it is in the tree).
+    vote_awaiting_execution_ = id;
+    if (header.executed_height() > tree_.committed_height()) {
+      // Not even committed here: the commit that the proposer executed may be proven only on a
+      // fork this replica never saw, and a majority of lagging voters would then refuse every
+      // such leader for good. Fetch the committed blocks (with their proofs) from the proposer.
+      ITMO_CHECK(header.proposer() < validators_.size());
+      RequestSync(header.proposer(), actions);
+    }
+    return false;
+  }
+  if (vote_awaiting_execution_ == id) vote_awaiting_execution_.reset();
+  return header.executed_state_root() == crypto::AsStringView(*root);
 }
 
 void Replica::EmitSigned(std::optional<uint32_t> to, v1::ConsensusMessage message,

@@ -97,6 +97,7 @@ class Replica final {
  private:
   absl::Status HandleStart(const Start& start, std::vector<Action>* actions);
   absl::Status HandleTick(const Tick& tick, std::vector<Action>* actions);
+  void HandleExecuted(const Executed& executed, std::vector<Action>* actions);
   void InsertRecoveredBlocks(std::vector<Action>* actions);
   absl::Status HandleMessage(const MessageReceived& message, std::vector<Action>* actions);
   absl::Status OnProposal(uint32_t from, const v1::Proposal& proposal,
@@ -130,6 +131,11 @@ class Replica final {
   // Whether a leader should hold back an empty proposal on `parent` (see empty_block_wait_ticks).
   bool ShouldWaitForTransactions(const v1::Block& parent) const;
   void MaybeVote(const v1::Block& block, const crypto::Digest& id, std::vector<Action>* actions);
+  // Whether block's executed_state_root is this node's root at its executed_height. When the
+  // application has not executed that far, notes the block in vote_awaiting_execution_ and, when
+  // that height is not committed here either, asks the proposer for the committed blocks (false).
+  bool ExecutedRootMatches(const v1::Block& block, const crypto::Digest& id,
+                           std::vector<Action>* actions);
   // Signs and broadcasts a timeout for the current round, or re-broadcasts the last one (no fsync)
   // when it is of this round or a later one.
   void SendTimeout(std::vector<Action>* actions);
@@ -177,6 +183,9 @@ class Replica final {
   std::optional<v1::Proposal> pending_proposal_;                // Waiting for its parent.
   // This replica's vote when it is also the next leader, counted after the event (no re-entrance).
   std::optional<v1::Vote> deferred_self_vote_;
+  // The current round's proposal this replica would vote for once its application has executed
+  // the proposal's executed_height (re-checked on Executed events).
+  std::optional<crypto::Digest> vote_awaiting_execution_;
   std::vector<v1::Block> recovered_blocks_;  // RecoveredChain::pending_blocks, inserted on Start.
   uint32_t pending_proposal_from_ = kFromNonValidator;
   int64_t now_ms_ = 0;

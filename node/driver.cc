@@ -20,6 +20,8 @@ int64_t WallMs() {
 
 // Events drained per wake-up before the next tick check: bounds the latency of ticks.
 constexpr uint32_t kEventsPerBatchMax = 256;
+// Executed events handed to the replica after one event's commits (one is all it needs).
+constexpr uint32_t kExecutedPassesMax = 4;
 
 }  // namespace
 
@@ -161,7 +163,7 @@ absl::Status Driver::ProcessForTest(const consensus::Event& event) {
   }
   absl::StatusOr<std::vector<consensus::Action>> actions = replica_->Handle(event);
   if (!actions.ok()) return actions.status();
-  for (consensus::Action& action : *actions) ITMO_RETURN_IF_ERROR(Execute(action));
+  ITMO_RETURN_IF_ERROR(ExecuteAll(*std::move(actions)));
   round_.store(replica_->round());
   return absl::OkStatus();
 }
@@ -192,8 +194,26 @@ absl::Status Driver::Process(const consensus::Event& event) {
     spdlog::debug("consensus event rejected: {}", actions.status().ToString());
     return absl::OkStatus();
   }
-  for (consensus::Action& action : *actions) ITMO_RETURN_IF_ERROR(Execute(action));
+  ITMO_RETURN_IF_ERROR(ExecuteAll(*std::move(actions)));
   round_.store(replica_->round());
+  return absl::OkStatus();
+}
+
+absl::Status Driver::ExecuteAll(std::vector<consensus::Action> actions) {
+  // Commits execute synchronously in their action, so an Executed event after them lets a replica
+  // that held its vote back (a proposal's executed_height above its head then) vote now. An
+  // Executed event yields no commits; the bound only guards against a surprise.
+  for (uint32_t pass = 0; pass < kExecutedPassesMax; ++pass) {
+    const uint64_t before = executor_->executed_head().height;
+    for (consensus::Action& action : actions) ITMO_RETURN_IF_ERROR(Execute(action));
+    const uint64_t after = executor_->executed_head().height;
+    if (after == before) return absl::OkStatus();
+    absl::StatusOr<std::vector<consensus::Action>> more =
+        replica_->Handle(consensus::Executed{after});
+    ITMO_CHECK(more.ok());  // Executed is never rejected.
+    actions = *std::move(more);
+  }
+  for (consensus::Action& action : actions) ITMO_RETURN_IF_ERROR(Execute(action));
   return absl::OkStatus();
 }
 

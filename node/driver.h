@@ -6,8 +6,9 @@
 // carries out the resulting actions strictly in order: PersistSafetyState is fsynced (BlockStore,
 // WriteRecord with sync) before any later action runs, so a vote or timeout never leaves before the
 // state that covers it is durable; SendTo / Broadcast go to the network; Commit executes and stores
-// the block (Executor). A failed fsync, a failed commit or a state divergence is fatal: the driver
-// stops and reports through on_fatal (the node exits; kExitStateDivergence for a divergence).
+// the block (Executor), after which the replica gets an Executed event. A failed fsync, a failed
+// commit or a state divergence is fatal: the driver stops and reports through on_fatal (the node
+// exits; kExitStateDivergence for a divergence).
 //
 // Thread-safety: Enqueue and the status accessors are thread-safe; Start/Stop are called by the
 // owner.
@@ -97,6 +98,9 @@ class Driver final {
   // Returns non-OK only for fatal failures (the replica's own rejections are logged and dropped).
   absl::Status Process(const consensus::Event& event);
   absl::Status Execute(consensus::Action& action);
+  // Executes `actions` in order; after commits, reports them to the replica (Executed) and
+  // executes what it returns.
+  absl::Status ExecuteAll(std::vector<consensus::Action> actions);
   void Fail(const absl::Status& status);
   // Stores the block of a proposal (received or sent) for RecoveredChain::pending_blocks.
   void KeepProposal(const v1::ConsensusMessage& message);

@@ -253,9 +253,22 @@ absl::Status Executor::ValidateProposal(const v1::Block& block) {
       }
     }
   }
+  // The executed_height bounds and the executed root are checked by the replica
+  // (ExecutedRootAt) before it asks.
   ITMO_RETURN_IF_ERROR(CheckAncestors(block, ids));
-  ITMO_RETURN_IF_ERROR(CheckExecutedRoot(block.header()));
   return absl::OkStatus();
+}
+
+std::optional<crypto::Digest> Executor::ExecutedRootAt(uint64_t height) {
+  if (height > executed_head().height) return std::nullopt;  // Not executed yet: vote later.
+  absl::StatusOr<crypto::Digest> root = RootAt(height);
+  if (!root.ok()) {
+    // A store read error or a missing record: no vote now (the replica asks again on the next
+    // Executed event), never a vote for an unchecked root.
+    spdlog::error("state root at height {}: {}", height, root.status().ToString());
+    return std::nullopt;
+  }
+  return *root;
 }
 
 absl::StatusOr<crypto::Digest> Executor::RootAt(uint64_t height) const {
@@ -274,7 +287,13 @@ absl::StatusOr<crypto::Digest> Executor::RootAt(uint64_t height) const {
 
 absl::Status Executor::CheckExecutedRoot(const v1::BlockHeader& header) {
   const uint64_t executed = header.executed_height();
-  if (executed > executed_head().height) return absl::OkStatus();  // Cannot check yet.
+  // Consensus verified executed_height < height (= executed head + 1 at commit) and honest voters
+  // checked the root: a mismatch here is this node's own divergence.
+  if (executed > executed_head().height) {
+    return absl::InternalError(absl::StrCat("block ", header.height(), " claims executed_height ",
+                                            executed, " above the executed head ",
+                                            executed_head().height));
+  }
   ITMO_ASSIGN_OR_RETURN(crypto::Digest ours, RootAt(executed));
   if (crypto::AsStringView(ours) == header.executed_state_root()) return absl::OkStatus();
   return absl::DataLossError(

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,8 @@ class Executor final : public consensus::Application {
   // consensus::Application.
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
+  std::optional<crypto::Digest> ExecutedRootAt(uint64_t height) override
+      ABSL_LOCKS_EXCLUDED(head_mu_);
   consensus::ExecutedHead executed_head() const override ABSL_LOCKS_EXCLUDED(head_mu_);
   std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
                                                  uint64_t bytes_max) override;

@@ -75,6 +75,7 @@ class NullApp final : public Application {
  public:
   std::vector<std::string> Payload(uint64_t, uint32_t, uint64_t) override { return {}; }
   absl::Status ValidateProposal(const v1::Block&) override { return absl::OkStatus(); }
+  std::optional<crypto::Digest> ExecutedRootAt(uint64_t) override { return crypto::Digest{}; }
   ExecutedHead executed_head() const override { return {}; }
   std::vector<v1::CommittedBlock> CommittedRange(uint64_t, uint32_t, uint64_t) override {
     return {};

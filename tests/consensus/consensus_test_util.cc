@@ -68,6 +68,9 @@ v1::Block MakeBlock(const v1::Block& parent, const v1::QuorumCert& qc, uint64_t 
   h->set_epoch(epoch);
   h->set_proposer(static_cast<uint32_t>((round + epoch) % n));
   h->set_timestamp_ms(parent.header().timestamp_ms() + 1);
+  h->set_executed_height(parent.header().executed_height());
+  h->set_executed_state_root(
+      std::string(crypto::AsStringView(FakeRoot(parent.header().executed_height()))));
   for (std::string& tx : txs) block.add_txs(std::move(tx));
   h->set_payload_digest(std::string(crypto::AsStringView(PayloadDigest(block.txs()))));
   h->set_tx_root(std::string(crypto::AsStringView(TxRoot(block.txs()))));
@@ -104,9 +107,21 @@ absl::Status FakeApp::ValidateProposal(const v1::Block& block) {
   return refuse ? absl::FailedPreconditionError("refused") : absl::OkStatus();
 }
 
+crypto::Digest FakeRoot(uint64_t height) {
+  crypto::Hasher hasher;
+  hasher.Update(absl::StrCat("fake-root/", height));
+  return hasher.Finish();
+}
+
+std::optional<crypto::Digest> FakeApp::ExecutedRootAt(uint64_t height) {
+  if (height > executed_head().height) return std::nullopt;
+  return FakeRoot(height);
+}
+
 ExecutedHead FakeApp::executed_head() const {
   ExecutedHead head;
   head.height = base_height + committed_.size();
+  head.state_root = FakeRoot(head.height);
   return head;
 }
 

@@ -43,14 +43,19 @@ v1::QuorumCert MakeQc(const Keys& keys, const v1::Block& block,
 v1::TimeoutCertificate MakeTc(const Keys& keys, uint64_t round,
                               const std::vector<uint32_t>& signers,
                               const std::vector<uint64_t>& high_qc_rounds, uint64_t epoch = 0);
-// A well-formed child of `parent` (certified by `qc`) for `round`, proposed by its leader among n.
+// A well-formed child of `parent` (certified by `qc`) for `round`, proposed by its leader among n,
+// claiming the parent's executed_height with the FakeRoot at it.
 v1::Block MakeBlock(const v1::Block& parent, const v1::QuorumCert& qc, uint64_t round, uint32_t n,
                     std::vector<std::string> txs = {}, const v1::TimeoutCertificate* tc = nullptr,
                     uint64_t epoch = 0);
 v1::Proposal MakeProposal(const Keys& keys, const v1::Block& block, uint64_t epoch = 0);
 
+// The state root FakeApp reports after executing height `height`.
+crypto::Digest FakeRoot(uint64_t height);
+
 class FakeApp final : public Application {
  public:
+  std::optional<crypto::Digest> ExecutedRootAt(uint64_t height) override;
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
   ExecutedHead executed_head() const override;

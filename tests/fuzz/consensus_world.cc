@@ -178,6 +178,11 @@ absl::Status FuzzApp::ValidateProposal(const v1::Block& block) {
   return absl::OkStatus();
 }
 
+std::optional<crypto::Digest> FuzzApp::ExecutedRootAt(uint64_t height) {
+  if (height > committed_.size()) return std::nullopt;
+  return crypto::Digest{};  // executed_head()'s root at every height.
+}
+
 consensus::ExecutedHead FuzzApp::executed_head() const {
   consensus::ExecutedHead head;
   head.height = committed_.size();
@@ -233,10 +238,25 @@ void ReplicaHarness::CheckSend(const v1::ConsensusMessage& message) const {
 
 absl::StatusOr<std::vector<consensus::Action>> ReplicaHarness::Handle(
     const consensus::Event& event) {
+  const uint64_t executed_before = app_.committed_height();
   absl::StatusOr<std::vector<consensus::Action>> actions = replica_->Handle(event);
   if (!actions.ok()) return actions;
-  ITMO_CHECK(actions->size() <= consensus::kActionsMax);
-  for (const consensus::Action& action : *actions) {
+  CheckAndExecute(*actions);
+  // Like the node's driver: commits execute in their action, then the replica hears of them (an
+  // Executed event yields no commits of its own).
+  if (app_.committed_height() > executed_before) {
+    absl::StatusOr<std::vector<consensus::Action>> more =
+        replica_->Handle(consensus::Executed{app_.committed_height()});
+    ITMO_CHECK(more.ok());
+    CheckAndExecute(*more);
+    for (consensus::Action& action : *more) actions->push_back(std::move(action));
+  }
+  return actions;
+}
+
+void ReplicaHarness::CheckAndExecute(const std::vector<consensus::Action>& actions) {
+  ITMO_CHECK(actions.size() <= consensus::kActionsMax);
+  for (const consensus::Action& action : actions) {
     if (const auto* persist = std::get_if<consensus::PersistSafetyState>(&action)) {
       ITMO_CHECK(persist->state.epoch() == persisted_.epoch());
       ITMO_CHECK(persist->state.last_voted_round() >= persisted_.last_voted_round());
@@ -254,7 +274,6 @@ absl::StatusOr<std::vector<consensus::Action>> ReplicaHarness::Handle(
     }
   }
   ITMO_CHECK(replica_->committed_height() == app_.committed_height());
-  return actions;
 }
 
 ConsensusWorld BuildConsensusWorld() {

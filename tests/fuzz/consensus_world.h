@@ -71,6 +71,7 @@ class FuzzApp final : public consensus::Application {
  public:
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
+  std::optional<crypto::Digest> ExecutedRootAt(uint64_t height) override;
   consensus::ExecutedHead executed_head() const override;
   std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
                                                  uint64_t bytes_max) override;
@@ -92,12 +93,15 @@ consensus::ReplicaOptions WorldOptions(uint32_t index);
 class ReplicaHarness final {
  public:
   explicit ReplicaHarness(uint32_t index);
+  // Handles `event` and checks and executes its actions; after commits, also hands the replica an
+  // Executed event (as node/driver.cc does) and appends what that returns.
   absl::StatusOr<std::vector<consensus::Action>> Handle(const consensus::Event& event);
   const consensus::Replica& replica() const { return *replica_; }
   FuzzApp& app() { return app_; }
 
  private:
   void CheckSend(const v1::ConsensusMessage& message) const;
+  void CheckAndExecute(const std::vector<consensus::Action>& actions);
 
   const uint32_t index_;
   FuzzSigner signer_;

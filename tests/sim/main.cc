@@ -10,7 +10,8 @@
 //   --stop-on-failure      stop at the first failing seed, whatever failed (mutation testing)
 //   --byzantine N          N byzantine validators in every seed (at most f; 0: drawn)
 //   --network-restart      every seed crashes and restarts the whole network once
-//   --forge-executed       the adversary also forges executed_height / executed_state_root
+//   --no-forge-executed    the adversary does not forge executed_height / executed_state_root
+//                          (on by default since issue 7 defect 1; --forge-executed is accepted)
 //   --future-timestamps    the adversary also proposes timestamps far in the future
 //   --no-double-proposal-check  do not flag an honest leader's two proposals in one round
 //   --no-network-restarts       no seed draws a whole-network crash and restart (15% do)
@@ -58,7 +59,7 @@ struct Flags {
   bool stop_on_failure = false;
   uint32_t byzantine = 0;
   bool network_restart = false;
-  bool forge_executed = false;
+  bool forge_executed = true;  // Issue 7 defect 1 is fixed: part of the default adversary.
   bool future_timestamps = false;
   bool no_oracle = false;
   bool check_double_proposals = true;
@@ -98,9 +99,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
     const bool boolean = name == "--trace" || name == "--real-crypto" || name == "--fail-fast" ||
                          name == "--no-rule-checks" || name == "--no-pending-store" ||
                          name == "--stop-on-failure" || name == "--network-restart" ||
-                         name == "--forge-executed" || name == "--future-timestamps" ||
-                         name == "--no-oracle" || name == "--no-double-proposal-check" ||
-                         name == "--no-network-restarts";
+                         name == "--forge-executed" || name == "--no-forge-executed" ||
+                         name == "--future-timestamps" || name == "--no-oracle" ||
+                         name == "--no-double-proposal-check" || name == "--no-network-restarts";
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -153,6 +154,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
       flags->network_restart = true;
     } else if (name == "--forge-executed") {
       flags->forge_executed = true;
+    } else if (name == "--no-forge-executed") {
+      flags->forge_executed = false;
     } else if (name == "--future-timestamps") {
       flags->future_timestamps = true;
     } else if (name == "--no-double-proposal-check") {
@@ -185,7 +188,7 @@ std::string ReplayCommand(const Flags& flags, uint64_t seed) {
   if (flags.fault_ms != 12'000) absl::StrAppend(&command, " --fault-ms ", flags.fault_ms);
   if (flags.byzantine > 0) absl::StrAppend(&command, " --byzantine ", flags.byzantine);
   if (flags.network_restart) absl::StrAppend(&command, " --network-restart");
-  if (flags.forge_executed) absl::StrAppend(&command, " --forge-executed");
+  if (!flags.forge_executed) absl::StrAppend(&command, " --no-forge-executed");
   if (flags.future_timestamps) absl::StrAppend(&command, " --future-timestamps");
   if (flags.no_oracle) absl::StrAppend(&command, " --no-oracle");
   if (!flags.check_double_proposals) absl::StrAppend(&command, " --no-double-proposal-check");

@@ -1,13 +1,14 @@
 // File: tests/sim/sim_app.h
 // SimApplication: the in-memory consensus::Application of one simulated node. Its payload is a few
-// opaque random transactions drawn from the seed; ValidateProposal checks the tx root and, where it
-// can, the proposer's executed state root against its own history; its executed head is a running
+// opaque random transactions drawn from the seed; ValidateProposal checks the tx root (the replica
+// checks the proposer's executed state root through ExecutedRootAt); its executed head is a running
 // BLAKE2b over the ids of committed blocks; it keeps every committed block (with its proof) to
 // serve sync. It stands for the node's durable ledger, so it survives a simulated crash of its
 // node. Not thread-safe: used by the simulation's one thread.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ class SimApplication final : public consensus::Application {
 
   std::vector<std::string> Payload(uint64_t height, uint32_t txs_max, uint64_t bytes_max) override;
   absl::Status ValidateProposal(const v1::Block& block) override;
+  std::optional<crypto::Digest> ExecutedRootAt(uint64_t height) override;
   consensus::ExecutedHead executed_head() const override;
   std::vector<v1::CommittedBlock> CommittedRange(uint64_t from_height, uint32_t count_max,
                                                  uint64_t bytes_max) override;

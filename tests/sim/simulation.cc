@@ -30,6 +30,8 @@ using consensus::kFromNonValidator;
 constexpr char kChainId[] = "itmo-sim";
 constexpr uint64_t kEpoch = 0;
 constexpr uint64_t kStepsMax = 50'000'000;
+// Executed events handed to a replica after one event's commits (node/driver.cc does the same).
+constexpr uint32_t kExecutedPassesMax = 4;
 // Liveness: after stabilization every honest replica must commit this many more blocks...
 constexpr uint64_t kLivenessBlocks = 3;
 // ...within this many rounds (from the highest honest round at stabilization).
@@ -68,6 +70,13 @@ uint64_t MessageRound(const v1::ConsensusMessage& m) {
   if (m.has_tc()) return m.tc().round();
   if (m.has_sync_info()) return m.sync_info().high_qc().round();
   return 0;
+}
+
+const char* EventKind(const consensus::Event& event) {
+  if (std::holds_alternative<consensus::Start>(event)) return "start";
+  if (std::holds_alternative<consensus::Tick>(event)) return "tick";
+  if (std::holds_alternative<consensus::Executed>(event)) return "executed";
+  return "message";
 }
 
 const char* MessageKind(const v1::ConsensusMessage& m) {
@@ -141,6 +150,10 @@ class Simulation final {
   void StartReplica(uint32_t endpoint);
   // Returns whether the replica accepted the event (Handle returned OK).
   bool Step(uint32_t endpoint, const consensus::Event& event);
+  // Like the node's driver (node/driver.cc ExecuteAll): after actions whose commits executed
+  // blocks beyond `executed_before`, hands the replica an Executed event and executes what it
+  // returns. Returns false when the replica rejected it (the seed fails).
+  bool ReportExecuted(uint32_t endpoint, uint64_t executed_before);
   void Judge(uint32_t endpoint, const v1::ConsensusMessage& message, uint32_t from);
   void CheckNewBlocks(uint32_t endpoint, const std::vector<crypto::Digest>& ids,
                       const std::vector<bool>& before);
@@ -464,12 +477,11 @@ bool Simulation::Step(uint32_t e, const consensus::Event& event) {
   if (options_.trace != nullptr) {
     // Written before Handle() so that a CHECK failure inside it still shows the event.
     *options_.trace << "t=" << now_ms_ << " e=" << e << " "
-                    << (received != nullptr
-                            ? absl::StrCat(MessageKind(received->message),
-                                           " r=", MessageRound(received->message),
-                                           MessageDetail(received->message), " from ",
-                                           received->from)
-                            : (event.index() == 0 ? std::string("start") : std::string("tick")))
+                    << (received != nullptr ? absl::StrCat(MessageKind(received->message),
+                                                           " r=", MessageRound(received->message),
+                                                           MessageDetail(received->message),
+                                                           " from ", received->from)
+                                            : std::string(EventKind(event)))
                     << " -> " << std::flush;
   }
   absl::StatusOr<std::vector<consensus::Action>> actions = endpoint.replica->Handle(event);
@@ -487,7 +499,7 @@ bool Simulation::Step(uint32_t e, const consensus::Event& event) {
   }
   if (!actions.ok()) {
     if (received == nullptr) {
-      Fail(absl::StrCat("endpoint ", e, ": Handle(", event.index() == 0 ? "Start" : "Tick",
+      Fail(absl::StrCat("endpoint ", e, ": Handle(", EventKind(event),
                         ") failed: ", actions.status().ToString()));
       return false;
     }
@@ -496,10 +508,43 @@ bool Simulation::Step(uint32_t e, const consensus::Event& event) {
     return false;
   }
   Mix(actions->size());
+  const uint64_t executed_before = endpoint.app->height();
   Execute(e, *actions);
+  if (!ReportExecuted(e, executed_before)) return false;
   if (endpoint.replica != nullptr && !checker_->failed()) {
     checker_->AfterStep(e, endpoint.replica->committed_height());
     if (checker_->HonestEndpoint(e)) max_round_ = std::max(max_round_, endpoint.replica->round());
+  }
+  return true;
+}
+
+bool Simulation::ReportExecuted(uint32_t e, uint64_t executed_before) {
+  Endpoint& endpoint = endpoints_[e];
+  // An Executed event yields no commits (nothing new is certified by it): one pass is the norm.
+  for (uint32_t pass = 0; pass < kExecutedPassesMax; ++pass) {
+    if (endpoint.replica == nullptr || checker_->failed() || failure_.has_value()) return true;
+    const uint64_t executed = endpoint.app->height();
+    ITMO_CHECK(executed >= executed_before);
+    if (executed == executed_before) return true;
+    executed_before = executed;
+    if (options_.trace != nullptr) {
+      *options_.trace << "t=" << now_ms_ << " e=" << e << " executed h=" << executed << " -> ";
+    }
+    absl::StatusOr<std::vector<consensus::Action>> actions =
+        endpoint.replica->Handle(consensus::Executed{executed});
+    if (options_.trace != nullptr) {
+      *options_.trace << (actions.ok() ? ActionSummary(*actions)
+                                       : absl::StrCat("rejected: ", actions.status().message()))
+                      << "\n";
+    }
+    if (!actions.ok()) {
+      Fail(
+          absl::StrCat("endpoint ", e, ": Handle(executed) failed: ", actions.status().ToString()));
+      return false;
+    }
+    Mix(executed);
+    Mix(actions->size());
+    Execute(e, *actions);
   }
   return true;
 }
