@@ -77,26 +77,44 @@ class Generator {
     return Range(registry, a, b);
   }
   std::string RandomNationalRegistry() { return kParties[Uniform(0, 2)] + "-NR"; }
-  int RandomAccount() { return static_cast<int>(Uniform(0, Accounts().size() - 1)); }
-  // Mostly ranges starting at an existing serial, so that most moves can succeed.
-  std::vector<v1::UnitRange> RandomRanges(const std::map<SerialKey, ModelUnit>& units) {
+  // The closed account (index 7) now and then.
+  int RandomAccount() {
+    return static_cast<int>(Uniform(0, Accounts().size() - (Chance(5) ? 1 : 2)));
+  }
+  // Mostly ranges starting at an existing serial that `prefer` likes, extended over the serials
+  // that follow with the same holder and state, so that most moves can succeed.
+  template <typename Prefer>
+  std::vector<v1::UnitRange> RandomRanges(const std::map<SerialKey, ModelUnit>& units,
+                                          Prefer prefer) {
     std::vector<v1::UnitRange> out;
     int n = Chance(15) ? 2 : 1;
     for (int i = 0; i < n; ++i) {
-      if (units.empty() || Chance(20)) {
+      if (units.empty() || Chance(8)) {
         out.push_back(RandomRange(RandomNationalRegistry()));
         continue;
       }
       auto it = units.begin();
-      for (int attempt = 0; attempt < 4; ++attempt) {  // Prefer units still in circulation.
+      for (int attempt = 0; attempt < 10; ++attempt) {
         it = units.begin();
         std::advance(it, Uniform(0, units.size() - 1));
-        if (!Terminal(it->second.state)) break;
+        if (prefer(it->second)) break;
       }
-      uint64_t a = it->first.second;
-      out.push_back(Range(it->first.first, a, std::min<uint64_t>(kSpace, a + Uniform(0, 3))));
+      const uint64_t a = it->first.second;
+      uint64_t b = a;
+      const uint64_t length = Uniform(0, 8);
+      for (auto next = std::next(it); next != units.end() && b < a + length; ++next) {
+        if (next->first.first != it->first.first || next->first.second != b + 1) break;
+        if (next->second.holder_account != it->second.holder_account) break;
+        if (next->second.state != it->second.state && !Chance(10)) break;
+        b++;
+      }
+      if (Chance(5)) b = std::min<uint64_t>(kSpace, b + Uniform(1, 3));  // Maybe past the end.
+      out.push_back(Range(it->first.first, a, b));
     }
     return out;
+  }
+  std::vector<v1::UnitRange> RandomRanges(const std::map<SerialKey, ModelUnit>& units) {
+    return RandomRanges(units, [](const ModelUnit& u) { return !Terminal(u.state); });
   }
 
  private:
@@ -119,20 +137,26 @@ class TxGenerator {
     if (kind < 70) return UseNdc(year);
     if (kind < 79) return Retire(/*use=*/true);
     if (kind < 89) return Retire(/*use=*/false);
-    return gen_.Chance(60) ? QuarantineBody(gen_.RandomRanges(m_.units()), true)
-                           : QuarantineBody(gen_.RandomRanges(m_.units()), gen_.Chance(10));
+    if (gen_.Chance(55)) return QuarantineBody(gen_.RandomRanges(m_.units()), true);
+    auto ranges = gen_.RandomRanges(
+        m_.units(), [this](const ModelUnit& u) { return u.quarantined || gen_.Chance(10); });
+    return QuarantineBody(ranges, !gen_.Chance(90));
   }
 
  private:
+  // Mostly an authorization of `party` still in force (any, for an empty `party`).
   std::string RandomAuthorization(const std::string& party) {
     if (m_.authorizations().empty()) return "A1";
-    auto it = m_.authorizations().begin();
-    for (int attempt = 0; attempt < 6; ++attempt) {  // Prefer an authorization of the Party.
-      it = m_.authorizations().begin();
-      std::advance(it, gen_.Uniform(0, m_.authorizations().size() - 1));
-      if (party.empty() || (it->second.terms.party() == party && !it->second.revoked)) break;
+    std::vector<std::string> candidates;
+    for (const auto& [id, a] : m_.authorizations()) {
+      if (party.empty() || (a.terms.party() == party && !a.revoked)) candidates.push_back(id);
     }
-    return it->first;
+    if (candidates.empty() || gen_.Chance(10)) {
+      auto it = m_.authorizations().begin();
+      std::advance(it, gen_.Uniform(0, m_.authorizations().size() - 1));
+      return it->first;
+    }
+    return candidates[gen_.Uniform(0, candidates.size() - 1)];
   }
 
   v1::TransactionBody Issue(uint32_t year) {
@@ -173,9 +197,11 @@ class TxGenerator {
     v1::Authorization* a = body.mutable_authorize()->mutable_authorization();
     if (gen_.Chance(10)) a->set_vintage_last(2025);  // 5005 for later vintages.
     if (gen_.Chance(10)) a->add_sectors("energy");   // 5006 for the forestry issuances.
-    if (gen_.Chance(50)) {
-      *body.mutable_authorize()->add_attach() =
-          gen_.RandomRange(gen_.Chance(85) ? party + "-NR" : gen_.RandomNationalRegistry());
+    if (gen_.Chance(50)) {                           // Attach issued units, mostly the Party's own.
+      auto ranges = gen_.RandomRanges(m_.units(), [&](const ModelUnit& u) {
+        return (u.state == v1::UNIT_STATE_ISSUED && u.party == party) || gen_.Chance(10);
+      });
+      for (const v1::UnitRange& r : ranges) *body.mutable_authorize()->add_attach() = r;
     }
     return body;
   }
@@ -223,7 +249,11 @@ class TxGenerator {
   }
 
   v1::TransactionBody Transfer() {
-    auto ranges = gen_.RandomRanges(m_.units());
+    auto ranges = gen_.RandomRanges(m_.units(), [this](const ModelUnit& u) {
+      return (u.state == v1::UNIT_STATE_AUTHORIZED || u.state == v1::UNIT_STATE_ACTIVE ||
+              gen_.Chance(10)) &&
+             (!u.quarantined || gen_.Chance(20));
+    });
     int from = HeldAccount(ranges[0]);
     int to = gen_.RandomAccount();
     // Bias towards the international registry, where two Parties' accounts share one registry:
@@ -240,7 +270,10 @@ class TxGenerator {
   }
 
   v1::TransactionBody UseNdc(uint32_t year) {
-    auto ranges = gen_.RandomRanges(m_.units());
+    auto ranges = gen_.RandomRanges(m_.units(), [this](const ModelUnit& u) {
+      return (u.state == v1::UNIT_STATE_ACTIVE || gen_.Chance(10)) &&
+             (!u.quarantined || gen_.Chance(20));
+    });
     const Acct& f = Accounts()[HeldAccount(ranges[0])];
     std::string party = gen_.Chance(90) ? f.party : kParties[gen_.Uniform(0, 2)];
     const bool later = gen_.Chance(year > 2030 ? 60 : 10);
@@ -251,7 +284,11 @@ class TxGenerator {
   }
 
   v1::TransactionBody Retire(bool use) {
-    auto ranges = gen_.RandomRanges(m_.units());
+    auto ranges = gen_.RandomRanges(m_.units(), [this](const ModelUnit& u) {
+      return (u.state == v1::UNIT_STATE_ACTIVE || u.state == v1::UNIT_STATE_AUTHORIZED ||
+              gen_.Chance(15)) &&
+             (!u.quarantined || gen_.Chance(20));
+    });
     const Acct& f = Accounts()[HeldAccount(ranges[0])];
     const v1::CancellationReason reasons[] = {v1::CANCELLATION_VOLUNTARY, v1::CANCELLATION_OMGE,
                                               v1::CANCELLATION_OTHER};
@@ -269,6 +306,8 @@ struct Totals {
   uint64_t txs = 0;
   uint64_t serials = 0;
   uint64_t first_transfers = 0;
+  std::map<std::string, uint64_t> codes;  // Ledger outcome codes, for ITMO_MODEL_STATS.
+  std::map<std::string, uint64_t> kinds;  // Action and accepted (+) or rejected (-).
 };
 
 class ModelRun {
@@ -292,6 +331,9 @@ class ModelRun {
       std::vector<std::string> bodies;
       for (int i = 0; i < kTxsPerBlock; ++i) {
         v1::TransactionBody body = txgen_.Next(year);
+        txs_kind_[i] = body.action_case() == v1::TransactionBody::kUse
+                           ? (body.use().purpose() == v1::PURPOSE_NDC ? "use_ndc" : "use_oimp")
+                           : body.GetDescriptor()->FindFieldByNumber(body.action_case())->name();
         std::vector<std::string> signers = Signers(body);
         v1::SignedTransaction tx = h_.Sign(body, signers);
         v1::TransactionBody signed_body;
@@ -310,6 +352,9 @@ class ModelRun {
         ASSERT_EQ(outcomes[i].status() == v1::TX_ACCEPTED, expected[i].accepted())
             << where << ": ledger " << v1::ReasonCode_Name(outcomes[i].code()) << " "
             << outcomes[i].message() << "; model " << Codes(expected[i].codes);
+        totals->codes[v1::ReasonCode_Name(outcomes[i].code())]++;
+        totals->kinds[absl::StrCat(txs_kind_[i],
+                                   outcomes[i].status() == v1::TX_ACCEPTED ? "+" : "-")]++;
         if (!expected[i].accepted()) {
           ASSERT_TRUE(expected[i].codes.contains(outcomes[i].code()))
               << where << ": ledger " << v1::ReasonCode_Name(outcomes[i].code()) << " "
@@ -522,6 +567,7 @@ class ModelRun {
   LedgerHarness h_;
   ReferenceModel model_;
   TxGenerator txgen_;
+  std::string txs_kind_[kTxsPerBlock];
   std::map<SerialKey, v1::UnitBlock> prev_units_;  // The ledger's units after the previous block.
 };
 
@@ -547,9 +593,13 @@ TEST(ModelTest, RandomSequencesMatchTheReferenceModel) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // The generator must exercise both sides.
   if (last - first + 1 >= static_cast<uint64_t>(kSeeds)) {
-    EXPECT_GT(totals.accepted, 2000u);
+    EXPECT_GT(totals.accepted, 3000u);
     EXPECT_GT(totals.rejected, 3000u);
-    EXPECT_GT(totals.first_transfers, 1000u);
+    EXPECT_GT(totals.first_transfers, 1500u);
+  }
+  if (std::getenv("ITMO_MODEL_STATS") != nullptr) {
+    for (const auto& [name, n] : totals.codes) std::printf("  %s %lu\n", name.c_str(), n);
+    for (const auto& [name, n] : totals.kinds) std::printf("  %s %lu\n", name.c_str(), n);
   }
   std::printf(
       "model test: %lu seeds, %lu txs (%lu accepted, %lu rejected), %lu serials, %lu first "
