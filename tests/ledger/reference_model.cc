@@ -370,6 +370,9 @@ ModelOutcome ReferenceModel::Change(const v1::TransactionBody& body,
   }
   if (c.expected_version() != a.version) codes.insert(v1::REASON_AUTHORIZATION_VERSION_MISMATCH);
   if (a.revoked) codes.insert(v1::REASON_AUTHORIZATION_REVOKED);
+  if (!c.revoke() && c.new_cap() == 0 && !c.change_purposes()) {
+    codes.insert(v1::REASON_INVALID_FIELD);  // A change that changes nothing.
+  }
   const uint64_t cap = c.new_cap() != 0 ? c.new_cap() : a.terms.cap();
   if (c.new_cap() != 0 && (c.new_cap() >= a.terms.cap() || c.new_cap() < a.first_transferred)) {
     codes.insert(v1::REASON_INVALID_CAP_CHANGE);
