@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libspdlog-dev
   python3 procps iproute2 curl
+  python3-grpcio python3-grpc-tools python3-nacl python3-protobuf
   spin
 )
 
