@@ -5,7 +5,10 @@ import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import { AlreadyExists, Client, InvalidArgument, KeyPair, proofs, ProofError, signingBytes, TransactionRejected,
   txId } from "../src/index.js";
-import { LocalNet } from "./localnet.js";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as registry from "../examples/registry_sync.js";
+import { BIN, LocalNet } from "./localnet.js";
 
 const VINTAGE = Math.max(2021, new Date().getUTCFullYear() - 1);
 let seq = 0;
@@ -148,5 +151,34 @@ describe("itmo-ledger TypeScript client", () => {
     assert.ok(seen[seen.length - 1].height >= BigInt(afterR.height));
     const ids = seen.flatMap((s) => s.ids);
     for (const r of [before, during, afterR]) assert.equal(ids.filter((x) => x === r.outcome.client_tx_id).length, 1);
+  });
+
+  test("registry example: cut short, resumed, rerun unchanged, reconciled; a tampered total is found", async () => {
+    execFileSync(`${BIN}/itmoctl`, ["demo", "--localnet", net.dir, "--node", net.api["validator-0"]], { stdio: "ignore" });
+    const r = new Client([net.api["validator-1"], net.api["observer-0"]], { genesis: net.genesis });
+    const path = join(net.work, "registry.json");
+    const height = BigInt((await r.status()).height);
+    assert.equal(await registry.sync(r, path, height, 2), 2);
+    assert.equal(registry.load(path).last_height, "2");
+    await registry.sync(r, path, height);
+    assert.deepEqual(await registry.reconcile(r, path), []);
+    const db = registry.load(path);
+    assert.ok(BigInt(db.last_height) >= height);
+    let expected = 0;
+    for await (const m of r.subscribe({ fromHeight: 1, omitTransactions: true })) {
+      expected += m.outcomes.length;
+      if (BigInt(m.height) >= BigInt(db.last_height)) break;
+    }
+    assert.equal(Object.keys(db.transactions).length, expected);
+    assert.ok(Object.values(db.transactions).some((t) => t.action === "use" && t.reason_name === "REASON_UNITS_TERMINAL"));
+    assert.ok(BigInt(db.totals["CHE-NR/CHE-HOLDING"].retired) > 0n);
+    const before = readFileSync(path, "utf8");
+    assert.equal(await registry.sync(r, path, BigInt(db.last_height)), 0);
+    assert.equal(readFileSync(path, "utf8"), before);
+    db.totals["CHE-NR/CHE-HOLDING"].held = "1";
+    writeFileSync(path, JSON.stringify(db));
+    const diffs = await registry.reconcile(r, path);
+    assert.ok(diffs.some((d) => d.startsWith("CHE-NR/CHE-HOLDING")), diffs.join("; "));
+    r.close();
   });
 });
