@@ -153,9 +153,11 @@ class Client:
     def wait(self, tx_id, timeout_s=60.0, poll_s=0.1):
         """Polls until COMMITTED (returns the GetTransactionResponse) or EXPIRED (raises)."""
         deadline = time.monotonic() + timeout_s
+        last = "none"
         while True:
             try:
                 response = self.get_transaction(tx_id=tx_id)
+                last = ls.TransactionState.Name(response.state)
                 if response.state == ls.TRANSACTION_STATE_COMMITTED:
                     return response
                 if response.state == ls.TRANSACTION_STATE_EXPIRED:
@@ -163,7 +165,8 @@ class Client:
             except errors.Unavailable:
                 pass
             if time.monotonic() >= deadline:
-                raise errors.WaitTimeout("transaction %s not committed within %.0f s" % (tx_id.hex(), timeout_s))
+                raise errors.WaitTimeout("transaction %s not committed within %.0f s (last state %s on %s)"
+                                         % (tx_id.hex(), timeout_s, last, self.targets[0]))
             time.sleep(poll_s)
 
     def submit_and_wait(self, signed, timeout_s=60.0, check=False):

@@ -133,7 +133,19 @@ class ClientTest(unittest.TestCase):
         thread.start()
         before = self.c.submit_and_wait(common.issue(self.c, self.approach, self.base + 4001, self.base + 4001))
         net.stop("validator-2")
-        during = self.c.submit_and_wait(common.issue(self.c, self.approach, self.base + 4002, self.base + 4002))
+        during_tx = common.issue(self.c, self.approach, self.base + 4002, self.base + 4002)
+        try:
+            during = self.c.submit_and_wait(during_tx)
+        except Exception as e:  # Names where the transaction is, should it not commit.
+            where = []
+            for n in ("validator-0", "validator-1", "validator-3", "observer-0"):
+                x = common.client(n)
+                st, tx = x.status(), x.get_transaction(tx_id=tx_id(during_tx.body))
+                where.append("%s: height %d round %d mempool %d tx %s" % (
+                    n, st.height, st.round, st.mempool_size, ls.TransactionState.Name(tx.state)))
+            body = tx_pb2.TransactionBody.FromString(during_tx.body)
+            raise AssertionError("%s; valid_until %d now %d; %s" % (e, body.valid_until_ms, time.time() * 1000,
+                                                                    "; ".join(where))) from e
         net.start("validator-2")
         net.wait_healthy("validator-2")
         after = self.c.submit_and_wait(common.issue(self.c, self.approach, self.base + 4003, self.base + 4003))

@@ -137,16 +137,21 @@ export class Client {
 
   /** Polls until COMMITTED (resolves the GetTransactionResponse) or EXPIRED (rejects). */
   async wait(id: Uint8Array, timeoutMs = 60_000, pollMs = 100): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;  // Monotonic: immune to wall-clock steps.
+    let last = "none";
     for (;;) {
       try {
         const r = await this.getTransaction({ txId: id });
+        last = r.state;
         if (r.state === "TRANSACTION_STATE_COMMITTED") return r;
         if (r.state === "TRANSACTION_STATE_EXPIRED") throw new errors.TransactionExpired(`transaction ${Buffer.from(id).toString("hex")} expired`);
       } catch (e) {
         if (!(e instanceof errors.Unavailable)) throw e;
       }
-      if (Date.now() >= deadline) throw new errors.WaitTimeout(`transaction ${Buffer.from(id).toString("hex")} not committed in time`);
+      if (performance.now() >= deadline) {
+        throw new errors.WaitTimeout(`transaction ${Buffer.from(id).toString("hex")} not committed within ${timeoutMs} ms ` +
+          `(last state ${last} on ${this.targets[0]})`);
+      }
       await sleep(pollMs);
     }
   }
@@ -203,8 +208,8 @@ export class Client {
         call.cancel();
       }
       if (!reconnect || options.signal?.aborted) return;
-      outageSince ??= Date.now();
-      if (Date.now() - outageSince > maxOutageMs) {
+      outageSince ??= performance.now();
+      if (performance.now() - outageSince > maxOutageMs) {
         throw new errors.Unavailable(`no node reachable for ${maxOutageMs} ms (resume from height ${next})`);
       }
       this.dropStub(target);

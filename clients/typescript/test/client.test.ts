@@ -132,12 +132,24 @@ describe("itmo-ledger TypeScript client", () => {
     })();
     const before = await c.submitAndWait(await issue(base + 4001n, base + 4001n));
     await net.stop("validator-2");
-    const during = await c.submitAndWait(await issue(base + 4002n, base + 4002n));
+    const duringTx = await issue(base + 4002n, base + 4002n);
+    const during = await c.submitAndWait(duringTx).catch(async (e) => {
+      // Names where the transaction is, should it not commit while validator-2 is down.
+      const where = [];
+      for (const n of ["validator-0", "validator-1", "validator-3", "observer-0"]) {
+        const x = new Client([net.api[n]]);
+        const st = await x.status().catch(() => null);
+        const tx = await x.getTransaction({ txId: txId(duringTx.body) }).catch(() => null);
+        where.push(`${n}: height ${st?.height} round ${st?.round} mempool ${st?.mempool_size} tx ${tx?.state}`);
+        x.close();
+      }
+      throw new Error(`${e}; valid_until ${(await import("../src/index.js")).decode("TransactionBody", duringTx.body).valid_until_ms}, now ${Date.now()}; ${where.join("; ")}`);
+    });
     net.start("validator-2");
     net.waitHealthy("validator-2");
     const afterR = await c.submitAndWait(await issue(base + 4003n, base + 4003n));
-    const deadline = Date.now() + 60_000;
-    while ((seen.length === 0 || seen[seen.length - 1].height < BigInt(afterR.height)) && Date.now() < deadline && !error) {
+    const deadline = performance.now() + 60_000;
+    while ((seen.length === 0 || seen[seen.length - 1].height < BigInt(afterR.height)) && performance.now() < deadline && !error) {
       await new Promise((r) => setTimeout(r, 100));
     }
     ac.abort();
