@@ -1,11 +1,15 @@
 """itmo_ledger against a real local network: signing, submit-and-wait, reason codes, proofs,
 subscribe and resume across a node restart."""
+import base64
+import json
 import os
+import subprocess
 import threading
 import time
 import unittest
 
 import common
+from localnet import BIN
 from itmo_ledger import (AlreadyExists, InvalidArgument, KeyPair, ProofError, TransactionRejected, proofs,
                          signing_bytes, tx_id, tx_pb2)
 from itmo_ledger import ledger_service_pb2 as ls
@@ -24,6 +28,26 @@ class ClientTest(unittest.TestCase):
         got = signing_bytes(b"itmo/v1/transaction", b"chain", b"\x01\x02")
         self.assertEqual(got, b"itmo-ledger\0" + (19).to_bytes(8, "little") + b"itmo/v1/transaction"
                          + (5).to_bytes(8, "little") + b"chain" + b"\x01\x02")
+
+    def test_signature_identical_to_itmoctl(self):
+        # Ed25519 is deterministic: the same key over the same body bytes must give itmoctl's bytes.
+        net = common.net()
+        out = subprocess.run([os.path.join(BIN, "itmoctl"), "tx", "--localnet", net.dir, "--signer", "GHA-NR",
+                              "--action", "cancel", "--client-tx-id", "cmp-1", "--print-only", "--json",
+                              '{"from": {"registry_id": "GHA-NR", "account_id": "GHA-HOLDING"}, "ranges": '
+                              '[{"originating_registry": "GHA-NR", "first": "1", "last": "2"}]}'],
+                             check=True, capture_output=True, text=True).stdout
+        decoder, docs, pos = json.JSONDecoder(), [], 0
+        while out[pos:].strip():
+            doc, end = decoder.raw_decode(out[pos:].lstrip())
+            pos = len(out) - len(out[pos:].lstrip()) + end
+            docs.append(doc)
+        signed = docs[-1]
+        body = base64.b64decode(signed["body"])
+        key = common.key("GHA-NR")
+        self.assertEqual(base64.b64decode(signed["signatures"][0]["public_key"]), key.public_key)
+        ours = self.c.sign(body, [key]).signatures[0].signature
+        self.assertEqual(ours, base64.b64decode(signed["signatures"][0]["signature"]))
 
     def test_key_file_round_trip_and_permissions(self):
         path = os.path.join(common.net().work, "k.key")

@@ -59,6 +59,17 @@ describe("itmo-ledger TypeScript client", () => {
       u64(5), Buffer.from("chain"), Buffer.from([1, 2])]));
   });
 
+  test("signatures are byte-identical to itmoctl's (Ed25519 is deterministic)", async () => {
+    const out = execFileSync(`${BIN}/itmoctl`, ["tx", "--localnet", net.dir, "--signer", "GHA-NR", "--action", "cancel",
+      "--client-tx-id", "cmp-1", "--print-only", "--json", JSON.stringify({ from: { registry_id: "GHA-NR",
+        account_id: "GHA-HOLDING" }, ranges: [{ originating_registry: "GHA-NR", first: "1", last: "2" }] })], { encoding: "utf8" });
+    const signed = JSON.parse(out.slice(out.lastIndexOf("\n{\n") + 1));
+    const body = Buffer.from(signed.body, "base64");
+    assert.deepEqual(keys["GHA-NR"].publicKey, Buffer.from(signed.signatures[0].public_key, "base64"));
+    const ours = (await c.sign(body, [keys["GHA-NR"]])).signatures[0].signature;
+    assert.deepEqual(ours, Buffer.from(signed.signatures[0].signature, "base64"));
+  });
+
   test("key files round-trip in itmoctl's format", async () => {
     const path = join(net.work, "k.key");
     const k = await KeyPair.generate();
