@@ -9,9 +9,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from itmo_ledger import _proto  # noqa: E402  (generates on first import when missing)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "itmo_ledger"))
+import _gen  # noqa: E402
 
-_proto.generate(_proto._dir)  # Always fresh: proto/ may have changed since the last run.
+# Always fresh: proto/ may have changed since the last run.
+_gen.generate(os.environ.get("ITMO_LEDGER_STUBS") or os.path.join(_gen.REPO_ROOT, "build", "clients", "python", "gen"))
+sys.path.pop(0)
 
 
 def main():
