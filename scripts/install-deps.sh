@@ -11,8 +11,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libspdlog-dev
   python3 procps iproute2 curl
+  python3-grpcio python3-grpc-tools python3-nacl python3-protobuf
   spin
 )
+# clients/typescript: Debian nodejs and npm, unless a node with npm is already there (e.g. NodeSource's
+# nodejs, which bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then
