@@ -127,6 +127,15 @@ def recovered_height(node):
     return None
 
 
+def fatal_line(node):
+    """The last critical/FATAL line of the node's log (why it stopped), or its last line."""
+    tail = node.log_tail(60)
+    for line in reversed(tail):
+        if " critical " in line or "FATAL" in line:
+            return line.strip()[:400]
+    return tail[-1].strip()[:400] if tail else ""
+
+
 class Nemesis:
     def __init__(self, campaign, episodes, log_path):
         self.c = campaign
@@ -232,10 +241,10 @@ class Nemesis:
         os.remove(ballast)
         stat = shutil.disk_usage(node.data_dir)
         self.note("disk-freed", node=node.name, node_exit=code, free_mib=stat.free >> 20,
-                  log=[line.strip() for line in node.log_tail(3)] if code is not None else [])
+                  error=fatal_line(node) if code is not None else "")
         if code is not None:
             self.findings.append(f"disk-full: {node.name} exited with code {code}: "
-                                 f"{node.log_tail(1)[0].strip() if node.log_tail(1) else ''}")
+                                 f"{fatal_line(node)}")
             node.start(self.c.bin_dir)
             self.note("restart", node=node.name)
 
@@ -275,9 +284,9 @@ class Nemesis:
                     f"{recovered}, below the {before} it had committed (and synced) before the "
                     f"kill; no error, its safety state went back with it")
             return
-        self.note("corrupt-stopped", node=node.name, mode=mode, exit=code, log=tail)
+        self.note("corrupt-stopped", node=node.name, mode=mode, exit=code, error=fatal_line(node))
         self.c.corrupt_results.append({"node": node.name, "mode": mode, "what": done,
-                                       "result": f"exit {code}", "log": tail[-2:]})
+                                       "result": f"exit {code}", "error": fatal_line(node)})
         # Operator action: wipe the data dir and let the node resync from its peers.
         shutil.rmtree(db)
         node.start(self.c.bin_dir)
@@ -295,8 +304,7 @@ class Nemesis:
                 os.remove(ballast)
             if not node.left_down and not node.alive():
                 code = node.exit_code()
-                self.note("found-dead", node=node.name, exit=code,
-                          log=[line.strip() for line in node.log_tail(3)])
+                self.note("found-dead", node=node.name, exit=code, error=fatal_line(node))
                 self.findings.append(f"{node.name} was found dead at the final heal (exit {code})")
                 node.start(self.c.bin_dir)
         self.note("healed-all")
