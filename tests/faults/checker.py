@@ -182,6 +182,13 @@ class Checker:
             else:
                 failed += 1
                 failed_committed += bool(r.get("tx_id") and where.get(r["tx_id"]))
+        # Retries (attempt 2, same client_tx_id) the client saw committed, by status: the
+        # ledger's de-duplication at work when the first attempt had committed after all.
+        retries = {}
+        for r in records:
+            if r["attempt"] == 2 and r["result"] == "committed":
+                retries[r["status"]] = retries.get(r["status"], 0) + 1
+        self.figures["retries_committed_by_status"] = retries
         txs_in_log = sum(len(b["txs"]) for b in self.reference.values())
         self.figures.update(attempts=len(records), acknowledged_committed=acked, lost=lost,
                             misplaced=misplaced, unknown=unknown,
