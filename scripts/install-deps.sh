@@ -10,7 +10,7 @@ PACKAGES=(
   librocksdb-dev libsodium-dev libabsl-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libspdlog-dev
-  python3 procps iproute2 curl
+  python3 procps iproute2 nftables curl
   python3-grpcio python3-grpc-tools python3-nacl python3-protobuf
   spin
 )
