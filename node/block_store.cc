@@ -57,7 +57,8 @@ BlockStore::BlockStore(storage::Store* store, storage::ColumnFamily blocks,
       pending_(pending),
       head_height_(head) {}
 
-absl::StatusOr<std::unique_ptr<BlockStore>> BlockStore::Open(storage::Store* store) {
+absl::StatusOr<std::unique_ptr<BlockStore>> BlockStore::Open(
+    storage::Store* store, const std::optional<std::string>& safety_file_path) {
   ITMO_CHECK(store != nullptr);
   ITMO_ASSIGN_OR_RETURN(storage::ColumnFamily blocks, store->Family(kBlocksFamily));
   ITMO_ASSIGN_OR_RETURN(storage::ColumnFamily ids, store->Family(kBlockIdsFamily));
@@ -79,8 +80,12 @@ absl::StatusOr<std::unique_ptr<BlockStore>> BlockStore::Open(storage::Store* sto
           absl::StrCat("block store: head height ", head_height, " but no block stored there"));
     }
   }
-  return std::unique_ptr<BlockStore>(
+  std::unique_ptr<BlockStore> block_store(
       new BlockStore(store, blocks, ids, txs, meta, pending, head_height));
+  if (safety_file_path.has_value()) {
+    ITMO_ASSIGN_OR_RETURN(block_store->safety_file_, storage::SafetyFile::Open(*safety_file_path));
+  }
+  return block_store;
 }
 
 absl::Status BlockStore::Commit(const v1::SubscribeCommitsResponse& record,
@@ -222,12 +227,28 @@ absl::StatusOr<std::vector<v1::Block>> BlockStore::LoadPendingBlocks() const {
 }
 
 absl::Status BlockStore::SaveSafetyState(const v1::SafetyState& state) {
-  return storage::WriteRecord(*store_, meta_, kSafetyKey, state.SerializeAsString());
+  if (safety_file_ == nullptr) {
+    return storage::WriteRecord(*store_, meta_, kSafetyKey, state.SerializeAsString());
+  }
+  const bool first = safety_file_->generation() == 0;
+  ITMO_RETURN_IF_ERROR(safety_file_->Write(state.SerializeAsString()));
+  if (first) {
+    // A record from before the safety file is now stale: never fall back to it.
+    storage::WriteBatch batch;
+    batch.Delete(meta_, kSafetyKey);
+    ITMO_RETURN_IF_ERROR(store_->Write(batch, {.sync = true}));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<v1::SafetyState>> BlockStore::LoadSafetyState() const {
-  ITMO_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                        storage::ReadRecord(*store_, meta_, kSafetyKey));
+  std::optional<std::string> bytes;
+  if (safety_file_ != nullptr && safety_file_->generation() > 0) {
+    bytes = safety_file_->initial();
+  } else {
+    // No safety file, or a new one next to a data dir from before it: the meta family's record.
+    ITMO_ASSIGN_OR_RETURN(bytes, storage::ReadRecord(*store_, meta_, kSafetyKey));
+  }
   if (!bytes.has_value()) return std::optional<v1::SafetyState>();
   v1::SafetyState state;
   if (!state.ParseFromString(*bytes)) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "itmo/v1/consensus.pb.h"
 #include "itmo/v1/ledger_service.pb.h"
+#include "storage/safety_record.h"
 #include "storage/store.h"
 
 namespace itmo::node {
@@ -50,9 +52,13 @@ class BlockStore final {
   // The column families BlockStore needs in the Store.
   static std::vector<std::string> ColumnFamilies();
 
-  // REQUIRES: store non-null, opened with ColumnFamilies(), outlives this.
-  // Errors: kNotFound for a missing family, kDataLoss for a corrupt head.
-  static absl::StatusOr<std::unique_ptr<BlockStore>> Open(storage::Store* store);
+  // REQUIRES: store non-null, opened with ColumnFamilies(), outlives this. With
+  // `safety_file_path`, the safety state lives in that storage::SafetyFile, outside the database
+  // (a node's data dir; a damaged or rolled-back WAL then cannot roll the safety state back);
+  // without it (tests), in the meta family.
+  // Errors: kNotFound for a missing family, kDataLoss for a corrupt head or safety file.
+  static absl::StatusOr<std::unique_ptr<BlockStore>> Open(
+      storage::Store* store, const std::optional<std::string>& safety_file_path = std::nullopt);
 
   // Adds `record` (height = head + 1) and its indexes to `batch`, writes the batch with sync and
   // advances the head. Errors: kFailedPrecondition for a height that does not follow the head;
@@ -81,7 +87,8 @@ class BlockStore final {
   absl::Status SavePendingBlock(const v1::Block& block);
   absl::StatusOr<std::vector<v1::Block>> LoadPendingBlocks() const;
 
-  // Consensus safety state (fsynced). std::nullopt for a fresh node.
+  // Consensus safety state (fsynced). std::nullopt for a fresh node. With a safety file, a data
+  // dir written before it existed is read from the meta family once (its first save moves it).
   absl::Status SaveSafetyState(const v1::SafetyState& state);
   absl::StatusOr<std::optional<v1::SafetyState>> LoadSafetyState() const;
 
@@ -115,6 +122,7 @@ class BlockStore final {
   std::atomic<uint32_t> pending_stored_{0};  // Approximate count since open (bounds the family).
   std::atomic<uint64_t> pending_bytes_{0};   // Approximate bytes since open.
   std::atomic<uint64_t> pending_refused_{0};
+  std::unique_ptr<storage::SafetyFile> safety_file_;  // Null without a safety file path.
 };
 
 // Big-endian u64: keys sort by height.

@@ -233,7 +233,9 @@ absl::Status OpenStorage(NodeParts* p) {
   ITMO_ASSIGN_OR_RETURN(p->store, storage::Store::Open(p->config.data_dir + "/db", options));
   ITMO_ASSIGN_OR_RETURN(p->ledger,
                         ledger::StateMachine::Open(p->store.get(), p->genesis, &p->verifier));
-  ITMO_ASSIGN_OR_RETURN(p->blocks, BlockStore::Open(p->store.get()));
+  // The safety state sits next to the database, not in it (storage::SafetyFile).
+  ITMO_ASSIGN_OR_RETURN(p->blocks,
+                        BlockStore::Open(p->store.get(), p->config.data_dir + "/safety_state"));
   return absl::OkStatus();
 }
 

@@ -16,9 +16,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,5 +41,43 @@ absl::Status WriteRecord(Store& store, ColumnFamily family, std::string_view key
 // Errors: kDataLoss if the stored value is not an intact record; else as Store::Get.
 absl::StatusOr<std::optional<std::string>> ReadRecord(const Store& store, ColumnFamily family,
                                                       std::string_view key);
+
+// SafetyFile: the consensus safety state in its own file, outside RocksDB, so that damage to the
+// database's write-ahead log (a truncated or rolled-back WAL, which RocksDB's point-in-time
+// recovery opens silently) can never take a validator back to before a vote it sent.
+//
+// The file holds two fixed slots; write k goes to slot k % 2 as one frame: magic "ITSF", 8-byte
+// generation k, 4-byte length, the bytes, an 8-byte FNV-1a 64 checksum of everything before it.
+// Write returns OK only after fdatasync, so the newest intact slot is always the last write that
+// was acknowledged; a write torn by a crash damages only its own slot (the other still holds the
+// previous acknowledged record). Created with mode 0600.
+//
+// Thread-safety: not thread-safe (one owner: the consensus thread).
+class SafetyFile final {
+ public:
+  // Opens `path`, creating it (and fsyncing its directory) when missing, and reads both slots.
+  // Errors: kDataLoss if the file is not empty but holds no intact slot; kInternal for I/O errors.
+  static absl::StatusOr<std::unique_ptr<SafetyFile>> Open(const std::string& path);
+  ~SafetyFile();
+  SafetyFile(const SafetyFile&) = delete;
+  SafetyFile& operator=(const SafetyFile&) = delete;
+
+  // The record of the newest intact slot found at Open, or nullopt for a new file.
+  const std::optional<std::string>& initial() const { return initial_; }
+  // The generation of the newest record written or found (0: none).
+  uint64_t generation() const { return generation_; }
+
+  // Writes `bytes` as the next generation and fdatasyncs: durable when OK is returned.
+  // Errors: kInvalidArgument if bytes.size() > kRecordBytesMax; kInternal for I/O errors (the
+  // previous record stays intact).
+  absl::Status Write(std::string_view bytes);
+
+ private:
+  SafetyFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::string path_;
+  uint64_t generation_ = 0;
+  std::optional<std::string> initial_;
+};
 
 }  // namespace itmo::storage

@@ -1,6 +1,8 @@
 // File: tests/node/block_store_test.cc
 #include "node/block_store.h"
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -170,6 +172,77 @@ TEST(BlockStoreTest, PendingBlockStoreIsBoundedAndSaysSo) {
   storage::WriteBatch batch2;
   ASSERT_OK(blocks->Commit(Record(2, 0), &batch2));
   ASSERT_OK(blocks->SavePendingBlock(Record(3, 1).committed().block()));
+}
+
+// The faults campaign truncated a validator's newest WAL: RocksDB's point-in-time recovery opened
+// the database at an earlier point, and the safety state stored in it went back with it (the
+// validator forgot votes it had sent). With the safety file the state does not live in the
+// database: a database rolled back to before the votes (here: a fresh one) keeps the newest.
+TEST(BlockStoreTest, SafetyFileSurvivesARolledBackDatabase) {
+  testing::TempDir dir;
+  const std::string safety_path = dir.File("safety_state");
+  v1::SafetyState safety;
+  {
+    auto store = OpenStore(dir.File("db"));
+    ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get(), safety_path));
+    for (uint64_t round = 1; round <= 9; ++round) {
+      safety.set_last_voted_round(round);
+      ASSERT_OK(blocks->SaveSafetyState(safety));
+    }
+  }
+  std::filesystem::remove_all(dir.File("db"));  // Everything the WAL held is gone.
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get(), safety_path));
+  ASSERT_OK_AND_ASSIGN(auto loaded, blocks->LoadSafetyState());
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->last_voted_round(), 9u);
+}
+
+// A data dir from before the safety file: its record is read once, moved by the first save, and
+// never read again (a stale fallback would be a rollback of its own).
+TEST(BlockStoreTest, SafetyStateMovesFromTheDatabaseToTheSafetyFile) {
+  testing::TempDir dir;
+  const std::string safety_path = dir.File("safety_state");
+  v1::SafetyState old_state;
+  old_state.set_last_voted_round(4);
+  {
+    auto store = OpenStore(dir.File("db"));
+    ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));
+    ASSERT_OK(blocks->SaveSafetyState(old_state));
+  }
+  {
+    auto store = OpenStore(dir.File("db"));
+    ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get(), safety_path));
+    ASSERT_OK_AND_ASSIGN(auto loaded, blocks->LoadSafetyState());
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->last_voted_round(), 4u);
+    v1::SafetyState next = *loaded;
+    next.set_last_voted_round(5);
+    ASSERT_OK(blocks->SaveSafetyState(next));
+  }
+  {
+    auto store = OpenStore(dir.File("db"));
+    ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get()));  // The database alone.
+    ASSERT_OK_AND_ASSIGN(auto none, blocks->LoadSafetyState());
+    EXPECT_FALSE(none.has_value());  // The old record was removed.
+  }
+  auto store = OpenStore(dir.File("db"));
+  ASSERT_OK_AND_ASSIGN(auto blocks, BlockStore::Open(store.get(), safety_path));
+  ASSERT_OK_AND_ASSIGN(auto loaded, blocks->LoadSafetyState());
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->last_voted_round(), 5u);
+}
+
+TEST(BlockStoreTest, DamagedSafetyFileStopsTheOpen) {
+  testing::TempDir dir;
+  const std::string safety_path = dir.File("safety_state");
+  {
+    std::ofstream junk(safety_path, std::ios::binary);
+    junk << "not a safety file";
+  }
+  auto store = OpenStore(dir.File("db"));
+  EXPECT_EQ(BlockStore::Open(store.get(), safety_path).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
