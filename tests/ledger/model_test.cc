@@ -161,7 +161,9 @@ class TxGenerator {
 
   v1::TransactionBody Issue(uint32_t year) {
     const std::string& party = kParties[gen_.Uniform(0, 2)];
-    std::string registry = party + "-NR";
+    // Now and then the international registry issues a Party's units (into any Party's account).
+    const bool international = gen_.Chance(8);
+    std::string registry = international ? "UN-IR" : party + "-NR";
     std::vector<int> candidates;
     for (size_t i = 0; i < Accounts().size(); ++i) {
       if (Accounts()[i].registry == registry) candidates.push_back(static_cast<int>(i));
@@ -176,8 +178,21 @@ class TxGenerator {
     const Factor* factors[] = {&kTonnes, vintage < 2026 ? &kMwhGrid : &kMwhGrid2026,
                                &kMethaneTonnes, &kKgCo2};
     const Factor& factor = *factors[gen_.Uniform(0, 3)];
-    v1::TransactionBody body =
-        IssueFactorBody(registry, Accounts()[to].account, a, b, factor, vintage, auth);
+    v1::TransactionBody body = IssueFactorBody(registry, Accounts()[to].account, a, b, factor,
+                                               vintage, auth, international ? party : "");
+    v1::IssuanceSpec* spec = body.mutable_issue()->mutable_blocks(0);
+    if (international && gen_.Chance(10)) spec->clear_first_transferring_party();
+    if (!international && gen_.Chance(3)) spec->set_first_transferring_party("GHA");
+    if (gen_.Chance(15)) spec->set_approach_id("CA0002");  // Flags vintages outside the period.
+    if (gen_.Chance(10)) spec->set_activity_type("landfill");
+    if (gen_.Chance(10)) {  // A second block of the same issuance, maybe overlapping the first.
+      v1::IssuanceSpec* second = body.mutable_issue()->add_blocks();
+      *second = *spec;
+      const uint64_t first = std::min<uint64_t>(kSpace, b + (gen_.Chance(20) ? 0 : 1));
+      second->set_first(first);
+      second->set_last(std::min<uint64_t>(kSpace, first + gen_.Uniform(0, 5)));
+      second->set_vintage(static_cast<uint32_t>(gen_.Uniform(2021, year)));
+    }
     if (gen_.Chance(3)) body.mutable_issue()->mutable_blocks(0)->set_conversion_denominator(7);
     if (gen_.Chance(5)) body.mutable_issue()->mutable_blocks(0)->set_sector("forestry");
     return body;
@@ -195,9 +210,11 @@ class TxGenerator {
     if (corsia) oimp.push_back("CORSIA");
     v1::TransactionBody body = AuthorizeBody(party, id, cap, ndc, oimp, definition);
     v1::Authorization* a = body.mutable_authorize()->mutable_authorization();
-    if (gen_.Chance(10)) a->set_vintage_last(2025);  // 5005 for later vintages.
-    if (gen_.Chance(10)) a->add_sectors("energy");   // 5006 for the forestry issuances.
-    if (gen_.Chance(50)) {                           // Attach issued units, mostly the Party's own.
+    if (gen_.Chance(10)) a->set_vintage_last(2025);            // 5005 for later vintages.
+    if (gen_.Chance(10)) a->add_sectors("energy");             // 5006 for the forestry issuances.
+    if (gen_.Chance(10)) a->add_activity_types("cookstoves");  // 5014 for landfill.
+    if (gen_.Chance(15)) a->set_approach_id("CA0002");
+    if (gen_.Chance(50)) {  // Attach issued units, mostly the Party's own.
       auto ranges = gen_.RandomRanges(m_.units(), [&](const ModelUnit& u) {
         return (u.state == v1::UNIT_STATE_ISSUED && u.party == party) || gen_.Chance(10);
       });
@@ -427,6 +444,10 @@ class ModelRun {
       EXPECT_EQ(b.authorization_snapshot().version(), u.snapshot_version) << where;
       EXPECT_EQ(b.authorization_snapshot().ndc(), u.snapshot_ndc) << where;
     }
+    EXPECT_EQ(b.approach_id(), u.approach) << where;
+    if (u.state == v1::UNIT_STATE_USED_NDC) {
+      EXPECT_EQ(b.retirement().vintage_outside_period(), u.vintage_flagged) << where;
+    }
   }
 
   // Every account's holdings against the model, serial by serial, and the totals.
@@ -595,7 +616,7 @@ TEST(ModelTest, RandomSequencesMatchTheReferenceModel) {
   if (last - first + 1 >= static_cast<uint64_t>(kSeeds)) {
     EXPECT_GT(totals.accepted, 3000u);
     EXPECT_GT(totals.rejected, 3000u);
-    EXPECT_GT(totals.first_transfers, 1500u);
+    EXPECT_GT(totals.first_transfers, 1000u);
   }
   if (std::getenv("ITMO_MODEL_STATS") != nullptr) {
     for (const auto& [name, n] : totals.codes) std::printf("  %s %lu\n", name.c_str(), n);

@@ -240,6 +240,7 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
   if (registry != body.submitter()) codes.insert(v1::REASON_SUBMITTER_MISMATCH);
   std::map<std::string, uint64_t> demand;
   std::vector<std::pair<SerialKey, ModelUnit>> created;
+  std::set<SerialKey> seen;
   for (const v1::IssuanceSpec& spec : issue.blocks()) {
     ModelUnit u;
     u.approach = spec.approach_id();
@@ -247,6 +248,10 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
                                                       : spec.first_transferring_party();
     if (!registry_party_[registry].empty() && u.party != registry_party_[registry]) {
       codes.insert(v1::REASON_WRONG_REGISTRY);
+    }
+    if (u.party.empty()) {  // The international registry must name the Party of origin.
+      codes.insert(v1::REASON_INVALID_FIELD);
+      codes.insert(v1::REASON_UNKNOWN_PARTY);
     }
     u.vintage = spec.vintage();
     if (u.vintage < kVintageFirst || u.vintage > year) codes.insert(v1::REASON_INVALID_VINTAGE);
@@ -290,6 +295,10 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
     for (uint64_t s = spec.first(); s <= spec.last(); ++s) {
       SerialKey key{registry, s};
       if (units_.contains(key)) codes.insert(v1::REASON_SERIAL_OVERLAP);  // R1, any state.
+      if (!seen.insert(key).second) {  // Two blocks of one Issue overlap.
+        codes.insert(v1::REASON_OVERLAPPING_RANGES);
+        codes.insert(v1::REASON_SERIAL_OVERLAP);
+      }
       created.push_back({key, u});
     }
   }
@@ -297,7 +306,7 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
   if (!codes.empty()) return {codes};
   for (auto& [key, unit] : created) {
     auto [it, inserted] = units_.emplace(key, std::move(unit));
-    if (!inserted) return {{v1::REASON_OVERLAPPING_RANGES}};  // Two specs of one Issue overlap.
+    ITMO_CHECK(inserted);
     ModelUnit& u = it->second;
     const bool first = !u.authorization_id.empty() &&
                        FirstTransferredOnAttach(authorizations_.at(u.authorization_id).terms);
@@ -511,6 +520,7 @@ ModelOutcome ReferenceModel::UseNdc(const v1::TransactionBody& body,
   for (const SerialKey& k : keys) {
     ModelUnit& u = units_.at(k);
     u.state = v1::UNIT_STATE_USED_NDC;
+    u.vintage_flagged = u.vintage < period.first_year() || u.vintage > period.last_year();
     AdjustmentKey key{use.using_party(),
                       year,
                       v1::ADJUSTMENT_SUBTRACTION,

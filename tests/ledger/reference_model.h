@@ -66,6 +66,7 @@ struct ModelUnit {
   uint32_t snapshot_version = 0;  // Version of the authorization at first transfer.
   bool snapshot_ndc = false;
   std::set<std::string> snapshot_oimp;
+  bool vintage_flagged = false;  // USED_NDC with a vintage outside the period (flagging rule).
   std::vector<ModelHistoryStep> history;
 };
 
