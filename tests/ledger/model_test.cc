@@ -292,7 +292,7 @@ class TxGenerator {
              (!u.quarantined || gen_.Chance(20));
     });
     const Acct& f = Accounts()[HeldAccount(ranges[0])];
-    std::string party = gen_.Chance(90) ? f.party : kParties[gen_.Uniform(0, 2)];
+    std::string party = gen_.Chance(75) ? f.party : kParties[gen_.Uniform(0, 2)];
     const bool later = gen_.Chance(year > 2030 ? 60 : 10);
     v1::TransactionBody body = UseNdcBody(party, Ref(f.registry, f.account), ranges,
                                           later ? 2031 : 2021, later ? 2035 : 2030);
