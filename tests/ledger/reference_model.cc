@@ -230,6 +230,60 @@ void ReferenceModel::AddHistory(ModelUnit& u, const std::string& action, bool fi
   u.history.push_back(std::move(step));
 }
 
+ModelUnit ReferenceModel::IssuedUnit(const v1::IssuanceSpec& spec, const v1::AccountRef& to,
+                                     uint32_t year, Codes* codes,
+                                     std::map<std::string, uint64_t>* demand) const {
+  const std::string& registry = to.registry_id();
+  ITMO_CHECK(registry_party_.contains(registry));
+  ModelUnit u;
+  u.approach = spec.approach_id();
+  u.party = spec.first_transferring_party().empty() ? registry_party_.at(registry)
+                                                    : spec.first_transferring_party();
+  if (!registry_party_.at(registry).empty() && u.party != registry_party_.at(registry)) {
+    codes->insert(v1::REASON_WRONG_REGISTRY);
+  }
+  if (u.party.empty()) {  // The international registry must name the Party of origin.
+    codes->insert(v1::REASON_INVALID_FIELD);
+    codes->insert(v1::REASON_UNKNOWN_PARTY);
+  }
+  u.vintage = spec.vintage();
+  if (u.vintage < kVintageFirst || u.vintage > year) codes->insert(v1::REASON_INVALID_VINTAGE);
+  u.metric = spec.metric();
+  u.numerator = spec.conversion_numerator();
+  u.denominator = spec.conversion_denominator();
+  if (u.numerator < 1 || u.numerator > kMicro || u.denominator < 1 || u.denominator > kMicro ||
+      kMicro % u.denominator != 0) {
+    codes->insert(v1::REASON_INVALID_CONVERSION_FACTOR);
+    u.denominator = 1;
+  }
+  u.sector = spec.sector();
+  u.activity = spec.activity_type();
+  u.holder_registry = registry;
+  u.holder_account = to.account_id();
+  auto approach = approaches_.find(u.approach);
+  if (approach == approaches_.end()) {
+    codes->insert(v1::REASON_UNKNOWN_APPROACH);
+  } else if (!Contains({approach->second.parties().begin(), approach->second.parties().end()},
+                       u.party)) {
+    codes->insert(v1::REASON_PARTY_NOT_IN_APPROACH);
+  }
+  u.authorization_id = spec.authorization_id();
+  u.state = u.authorization_id.empty() ? v1::UNIT_STATE_ISSUED : v1::UNIT_STATE_AUTHORIZED;
+  if (!u.authorization_id.empty()) {
+    auto a = authorizations_.find(u.authorization_id);
+    if (a == authorizations_.end()) {
+      codes->insert(v1::REASON_UNKNOWN_AUTHORIZATION);
+    } else {
+      if (a->second.revoked) codes->insert(v1::REASON_AUTHORIZATION_REVOKED);
+      CoversUnit(a->second.terms, u, codes);
+      if (FirstTransferredOnAttach(a->second.terms)) {
+        (*demand)[u.authorization_id] += spec.last() - spec.first() + 1;
+      }
+    }
+  }
+  return u;
+}
+
 ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
                                    const std::vector<std::string>& signers, uint32_t year) {
   const v1::Issue& issue = body.issue();
@@ -238,56 +292,12 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
   CheckAccount(issue.to(), &codes);
   const std::string& registry = issue.to().registry_id();
   if (registry != body.submitter()) codes.insert(v1::REASON_SUBMITTER_MISMATCH);
+  if (!registry_party_.contains(registry)) return {codes};  // 3001 from CheckAccount.
   std::map<std::string, uint64_t> demand;
   std::vector<std::pair<SerialKey, ModelUnit>> created;
   std::set<SerialKey> seen;
   for (const v1::IssuanceSpec& spec : issue.blocks()) {
-    ModelUnit u;
-    u.approach = spec.approach_id();
-    u.party = spec.first_transferring_party().empty() ? registry_party_[registry]
-                                                      : spec.first_transferring_party();
-    if (!registry_party_[registry].empty() && u.party != registry_party_[registry]) {
-      codes.insert(v1::REASON_WRONG_REGISTRY);
-    }
-    if (u.party.empty()) {  // The international registry must name the Party of origin.
-      codes.insert(v1::REASON_INVALID_FIELD);
-      codes.insert(v1::REASON_UNKNOWN_PARTY);
-    }
-    u.vintage = spec.vintage();
-    if (u.vintage < kVintageFirst || u.vintage > year) codes.insert(v1::REASON_INVALID_VINTAGE);
-    u.metric = spec.metric();
-    u.numerator = spec.conversion_numerator();
-    u.denominator = spec.conversion_denominator();
-    if (u.numerator < 1 || u.numerator > kMicro || u.denominator < 1 || u.denominator > kMicro ||
-        kMicro % u.denominator != 0) {
-      codes.insert(v1::REASON_INVALID_CONVERSION_FACTOR);
-      u.denominator = 1;
-    }
-    u.sector = spec.sector();
-    u.activity = spec.activity_type();
-    u.holder_registry = registry;
-    u.holder_account = issue.to().account_id();
-    auto approach = approaches_.find(u.approach);
-    if (approach == approaches_.end()) {
-      codes.insert(v1::REASON_UNKNOWN_APPROACH);
-    } else if (!Contains({approach->second.parties().begin(), approach->second.parties().end()},
-                         u.party)) {
-      codes.insert(v1::REASON_PARTY_NOT_IN_APPROACH);
-    }
-    u.authorization_id = spec.authorization_id();
-    u.state = u.authorization_id.empty() ? v1::UNIT_STATE_ISSUED : v1::UNIT_STATE_AUTHORIZED;
-    if (!u.authorization_id.empty()) {
-      auto a = authorizations_.find(u.authorization_id);
-      if (a == authorizations_.end()) {
-        codes.insert(v1::REASON_UNKNOWN_AUTHORIZATION);
-      } else {
-        if (a->second.revoked) codes.insert(v1::REASON_AUTHORIZATION_REVOKED);
-        CoversUnit(a->second.terms, u, &codes);
-        if (FirstTransferredOnAttach(a->second.terms)) {
-          demand[u.authorization_id] += spec.last() - spec.first() + 1;
-        }
-      }
-    }
+    ModelUnit u = IssuedUnit(spec, issue.to(), year, &codes, &demand);
     if (spec.first() == 0 || spec.first() > spec.last()) {
       codes.insert(v1::REASON_INVALID_RANGE);
       continue;

@@ -147,6 +147,10 @@ class ReferenceModel final {
                      const std::string& oimp_purpose);
   void AddHistory(ModelUnit& u, const std::string& action, bool first_transfer);
 
+  // The unit one issuance spec creates, with the codes its attributes earn; adds to `demand` the
+  // units first transferred at issuance.
+  ModelUnit IssuedUnit(const v1::IssuanceSpec& spec, const v1::AccountRef& to, uint32_t year,
+                       Codes* codes, std::map<std::string, uint64_t>* demand) const;
   ModelOutcome Issue(const v1::TransactionBody& body, const std::vector<std::string>& signers,
                      uint32_t year);
   ModelOutcome Authorize(const v1::TransactionBody& body, const std::vector<std::string>& signers,
