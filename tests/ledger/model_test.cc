@@ -370,8 +370,9 @@ class ModelRun {
             << where << ": ledger " << v1::ReasonCode_Name(outcomes[i].code()) << " "
             << outcomes[i].message() << "; model " << Codes(expected[i].codes);
         totals->codes[v1::ReasonCode_Name(outcomes[i].code())]++;
-        totals->kinds[absl::StrCat(txs_kind_[i],
-                                   outcomes[i].status() == v1::TX_ACCEPTED ? "+" : "-")]++;
+        totals
+            ->kinds[absl::StrCat(txs_kind_[i], outcomes[i].status() == v1::TX_ACCEPTED ? "+" : "-",
+                                 v1::ReasonCode_Name(outcomes[i].code()))]++;
         if (!expected[i].accepted()) {
           ASSERT_TRUE(expected[i].codes.contains(outcomes[i].code()))
               << where << ": ledger " << v1::ReasonCode_Name(outcomes[i].code()) << " "
