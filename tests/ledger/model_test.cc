@@ -385,7 +385,7 @@ class ModelRun {
       CompareAdjustments();
       if (::testing::Test::HasFailure()) return;
     }
-    CompareHistories();
+    CompareHistories(totals);
     totals->serials += model_.units().size();
     for (const auto& [k, u] : model_.units()) totals->first_transfers += u.first_transferred;
   }
@@ -552,7 +552,7 @@ class ModelRun {
   }
 
   // The history of every serial: one entry per action that touched it, first transfer once.
-  void CompareHistories() {
+  void CompareHistories(Totals* totals) {
     for (const auto& [key, u] : model_.units()) {
       const std::string where =
           absl::StrCat("seed ", seed_, " history ", key.first, "/", key.second);
@@ -578,6 +578,7 @@ class ModelRun {
           EXPECT_EQ(e.authorization_id(), u.authorization_id) << where;
         }
         firsts += e.first_transfer();
+        if (e.first_transfer()) totals->kinds["first transfer by " + e.action()]++;
       }
       EXPECT_LE(firsts, 1) << where << ": more than one first transfer (R6)";
       if (::testing::Test::HasFailure()) return;
