@@ -249,7 +249,12 @@ class TxGenerator {
       c->set_first_transfer_definition(
           corsia ? static_cast<v1::FirstTransferDefinition>(gen_.Uniform(1, 3))
                  : v1::FIRST_TRANSFER_DEFINITION_UNSPECIFIED);
+      if (found != m_.authorizations().end() && gen_.Chance(30)) {  // And lower the cap with it.
+        const uint64_t used = found->second.first_transferred;
+        c->set_new_cap(gen_.Uniform(used > 0 ? used : 1, found->second.terms.cap()));
+      }
     }
+    if (gen_.Chance(3)) c->set_revoke(true);  // Revoke together with another change.
     return body;
   }
 
