@@ -54,9 +54,8 @@ std::string RoundMicroTonnes(int64_t micro) {
   uint64_t milli = m / 1000;
   const uint64_t rest = m % 1000;
   if (rest > 500 || (rest == 500 && milli % 2 == 1)) milli++;
-  std::string frac = absl::StrCat(milli % 1000);
-  while (frac.size() < 3) frac = "0" + frac;
-  return absl::StrCat(negative && milli != 0 ? "-" : "", milli / 1000, ".", frac);
+  return absl::StrCat(negative && milli != 0 ? "-" : "", milli / 1000, ".",
+                      absl::Dec(milli % 1000, absl::kZeroPad3));
 }
 
 ReferenceModel::ReferenceModel(const v1::Genesis& genesis) {
