@@ -59,6 +59,7 @@ bool Terminal(v1::UnitState s) {
 
 std::string Codes(const std::set<v1::ReasonCode>& codes) {
   std::vector<std::string> names;
+  names.reserve(codes.size());
   for (v1::ReasonCode c : codes) names.push_back(v1::ReasonCode_Name(c));
   return absl::StrJoin(names, ",");
 }
