@@ -59,6 +59,7 @@ bool Terminal(v1::UnitState s) {
 
 std::string Codes(const std::set<v1::ReasonCode>& codes) {
   std::vector<std::string> names;
+  names.reserve(codes.size());
   for (v1::ReasonCode c : codes) names.push_back(v1::ReasonCode_Name(c));
   return absl::StrJoin(names, ",");
 }
@@ -161,7 +162,9 @@ class TxGenerator {
 
   v1::TransactionBody Issue(uint32_t year) {
     const std::string& party = kParties[gen_.Uniform(0, 2)];
-    std::string registry = party + "-NR";
+    // Now and then the international registry issues a Party's units (into any Party's account).
+    const bool international = gen_.Chance(8);
+    std::string registry = international ? "UN-IR" : party + "-NR";
     std::vector<int> candidates;
     for (size_t i = 0; i < Accounts().size(); ++i) {
       if (Accounts()[i].registry == registry) candidates.push_back(static_cast<int>(i));
@@ -176,8 +179,21 @@ class TxGenerator {
     const Factor* factors[] = {&kTonnes, vintage < 2026 ? &kMwhGrid : &kMwhGrid2026,
                                &kMethaneTonnes, &kKgCo2};
     const Factor& factor = *factors[gen_.Uniform(0, 3)];
-    v1::TransactionBody body =
-        IssueFactorBody(registry, Accounts()[to].account, a, b, factor, vintage, auth);
+    v1::TransactionBody body = IssueFactorBody(registry, Accounts()[to].account, a, b, factor,
+                                               vintage, auth, international ? party : "");
+    v1::IssuanceSpec* spec = body.mutable_issue()->mutable_blocks(0);
+    if (international && gen_.Chance(10)) spec->clear_first_transferring_party();
+    if (!international && gen_.Chance(3)) spec->set_first_transferring_party("GHA");
+    if (gen_.Chance(15)) spec->set_approach_id("CA0002");  // Flags vintages outside the period.
+    if (gen_.Chance(10)) spec->set_activity_type("landfill");
+    if (gen_.Chance(10)) {  // A second block of the same issuance, maybe overlapping the first.
+      v1::IssuanceSpec* second = body.mutable_issue()->add_blocks();
+      *second = *spec;
+      const uint64_t first = std::min<uint64_t>(kSpace, b + (gen_.Chance(20) ? 0 : 1));
+      second->set_first(first);
+      second->set_last(std::min<uint64_t>(kSpace, first + gen_.Uniform(0, 5)));
+      second->set_vintage(static_cast<uint32_t>(gen_.Uniform(2021, year)));
+    }
     if (gen_.Chance(3)) body.mutable_issue()->mutable_blocks(0)->set_conversion_denominator(7);
     if (gen_.Chance(5)) body.mutable_issue()->mutable_blocks(0)->set_sector("forestry");
     return body;
@@ -195,9 +211,11 @@ class TxGenerator {
     if (corsia) oimp.push_back("CORSIA");
     v1::TransactionBody body = AuthorizeBody(party, id, cap, ndc, oimp, definition);
     v1::Authorization* a = body.mutable_authorize()->mutable_authorization();
-    if (gen_.Chance(10)) a->set_vintage_last(2025);  // 5005 for later vintages.
-    if (gen_.Chance(10)) a->add_sectors("energy");   // 5006 for the forestry issuances.
-    if (gen_.Chance(50)) {                           // Attach issued units, mostly the Party's own.
+    if (gen_.Chance(10)) a->set_vintage_last(2025);            // 5005 for later vintages.
+    if (gen_.Chance(10)) a->add_sectors("energy");             // 5006 for the forestry issuances.
+    if (gen_.Chance(10)) a->add_activity_types("cookstoves");  // 5014 for landfill.
+    if (gen_.Chance(15)) a->set_approach_id("CA0002");
+    if (gen_.Chance(50)) {  // Attach issued units, mostly the Party's own.
       auto ranges = gen_.RandomRanges(m_.units(), [&](const ModelUnit& u) {
         return (u.state == v1::UNIT_STATE_ISSUED && u.party == party) || gen_.Chance(10);
       });
@@ -232,7 +250,12 @@ class TxGenerator {
       c->set_first_transfer_definition(
           corsia ? static_cast<v1::FirstTransferDefinition>(gen_.Uniform(1, 3))
                  : v1::FIRST_TRANSFER_DEFINITION_UNSPECIFIED);
+      if (found != m_.authorizations().end() && gen_.Chance(30)) {  // And lower the cap with it.
+        const uint64_t used = found->second.first_transferred;
+        c->set_new_cap(gen_.Uniform(used > 0 ? used : 1, found->second.terms.cap()));
+      }
     }
+    if (gen_.Chance(3)) c->set_revoke(true);  // Revoke together with another change.
     return body;
   }
 
@@ -275,7 +298,7 @@ class TxGenerator {
              (!u.quarantined || gen_.Chance(20));
     });
     const Acct& f = Accounts()[HeldAccount(ranges[0])];
-    std::string party = gen_.Chance(90) ? f.party : kParties[gen_.Uniform(0, 2)];
+    std::string party = gen_.Chance(75) ? f.party : kParties[gen_.Uniform(0, 2)];
     const bool later = gen_.Chance(year > 2030 ? 60 : 10);
     v1::TransactionBody body = UseNdcBody(party, Ref(f.registry, f.account), ranges,
                                           later ? 2031 : 2021, later ? 2035 : 2030);
@@ -353,8 +376,9 @@ class ModelRun {
             << where << ": ledger " << v1::ReasonCode_Name(outcomes[i].code()) << " "
             << outcomes[i].message() << "; model " << Codes(expected[i].codes);
         totals->codes[v1::ReasonCode_Name(outcomes[i].code())]++;
-        totals->kinds[absl::StrCat(txs_kind_[i],
-                                   outcomes[i].status() == v1::TX_ACCEPTED ? "+" : "-")]++;
+        totals
+            ->kinds[absl::StrCat(txs_kind_[i], outcomes[i].status() == v1::TX_ACCEPTED ? "+" : "-",
+                                 v1::ReasonCode_Name(outcomes[i].code()))]++;
         if (!expected[i].accepted()) {
           ASSERT_TRUE(expected[i].codes.contains(outcomes[i].code()))
               << where << ": ledger " << v1::ReasonCode_Name(outcomes[i].code()) << " "
@@ -367,7 +391,7 @@ class ModelRun {
       CompareAdjustments();
       if (::testing::Test::HasFailure()) return;
     }
-    CompareHistories();
+    CompareHistories(totals);
     totals->serials += model_.units().size();
     for (const auto& [k, u] : model_.units()) totals->first_transfers += u.first_transferred;
   }
@@ -426,6 +450,10 @@ class ModelRun {
       EXPECT_EQ(b.first_transfer_year(), u.first_transfer_year) << where;
       EXPECT_EQ(b.authorization_snapshot().version(), u.snapshot_version) << where;
       EXPECT_EQ(b.authorization_snapshot().ndc(), u.snapshot_ndc) << where;
+    }
+    EXPECT_EQ(b.approach_id(), u.approach) << where;
+    if (u.state == v1::UNIT_STATE_USED_NDC) {
+      EXPECT_EQ(b.retirement().vintage_outside_period(), u.vintage_flagged) << where;
     }
   }
 
@@ -530,7 +558,7 @@ class ModelRun {
   }
 
   // The history of every serial: one entry per action that touched it, first transfer once.
-  void CompareHistories() {
+  void CompareHistories(Totals* totals) {
     for (const auto& [key, u] : model_.units()) {
       const std::string where =
           absl::StrCat("seed ", seed_, " history ", key.first, "/", key.second);
@@ -556,6 +584,7 @@ class ModelRun {
           EXPECT_EQ(e.authorization_id(), u.authorization_id) << where;
         }
         firsts += e.first_transfer();
+        if (e.first_transfer()) totals->kinds["first transfer by " + e.action()]++;
       }
       EXPECT_LE(firsts, 1) << where << ": more than one first transfer (R6)";
       if (::testing::Test::HasFailure()) return;
@@ -595,7 +624,7 @@ TEST(ModelTest, RandomSequencesMatchTheReferenceModel) {
   if (last - first + 1 >= static_cast<uint64_t>(kSeeds)) {
     EXPECT_GT(totals.accepted, 3000u);
     EXPECT_GT(totals.rejected, 3000u);
-    EXPECT_GT(totals.first_transfers, 1500u);
+    EXPECT_GT(totals.first_transfers, 1000u);
   }
   if (std::getenv("ITMO_MODEL_STATS") != nullptr) {
     for (const auto& [name, n] : totals.codes) std::printf("  %s %lu\n", name.c_str(), n);

@@ -54,9 +54,8 @@ std::string RoundMicroTonnes(int64_t micro) {
   uint64_t milli = m / 1000;
   const uint64_t rest = m % 1000;
   if (rest > 500 || (rest == 500 && milli % 2 == 1)) milli++;
-  std::string frac = absl::StrCat(milli % 1000);
-  while (frac.size() < 3) frac = "0" + frac;
-  return absl::StrCat(negative && milli != 0 ? "-" : "", milli / 1000, ".", frac);
+  return absl::StrCat(negative && milli != 0 ? "-" : "", milli / 1000, ".",
+                      absl::Dec(milli % 1000, absl::kZeroPad3));
 }
 
 ReferenceModel::ReferenceModel(const v1::Genesis& genesis) {
@@ -230,6 +229,60 @@ void ReferenceModel::AddHistory(ModelUnit& u, const std::string& action, bool fi
   u.history.push_back(std::move(step));
 }
 
+ModelUnit ReferenceModel::IssuedUnit(const v1::IssuanceSpec& spec, const v1::AccountRef& to,
+                                     uint32_t year, Codes* codes,
+                                     std::map<std::string, uint64_t>* demand) const {
+  const std::string& registry = to.registry_id();
+  ITMO_CHECK(registry_party_.contains(registry));
+  ModelUnit u;
+  u.approach = spec.approach_id();
+  u.party = spec.first_transferring_party().empty() ? registry_party_.at(registry)
+                                                    : spec.first_transferring_party();
+  if (!registry_party_.at(registry).empty() && u.party != registry_party_.at(registry)) {
+    codes->insert(v1::REASON_WRONG_REGISTRY);
+  }
+  if (u.party.empty()) {  // The international registry must name the Party of origin.
+    codes->insert(v1::REASON_INVALID_FIELD);
+    codes->insert(v1::REASON_UNKNOWN_PARTY);
+  }
+  u.vintage = spec.vintage();
+  if (u.vintage < kVintageFirst || u.vintage > year) codes->insert(v1::REASON_INVALID_VINTAGE);
+  u.metric = spec.metric();
+  u.numerator = spec.conversion_numerator();
+  u.denominator = spec.conversion_denominator();
+  if (u.numerator < 1 || u.numerator > kMicro || u.denominator < 1 || u.denominator > kMicro ||
+      kMicro % u.denominator != 0) {
+    codes->insert(v1::REASON_INVALID_CONVERSION_FACTOR);
+    u.denominator = 1;
+  }
+  u.sector = spec.sector();
+  u.activity = spec.activity_type();
+  u.holder_registry = registry;
+  u.holder_account = to.account_id();
+  auto approach = approaches_.find(u.approach);
+  if (approach == approaches_.end()) {
+    codes->insert(v1::REASON_UNKNOWN_APPROACH);
+  } else if (!Contains({approach->second.parties().begin(), approach->second.parties().end()},
+                       u.party)) {
+    codes->insert(v1::REASON_PARTY_NOT_IN_APPROACH);
+  }
+  u.authorization_id = spec.authorization_id();
+  u.state = u.authorization_id.empty() ? v1::UNIT_STATE_ISSUED : v1::UNIT_STATE_AUTHORIZED;
+  if (!u.authorization_id.empty()) {
+    auto a = authorizations_.find(u.authorization_id);
+    if (a == authorizations_.end()) {
+      codes->insert(v1::REASON_UNKNOWN_AUTHORIZATION);
+    } else {
+      if (a->second.revoked) codes->insert(v1::REASON_AUTHORIZATION_REVOKED);
+      CoversUnit(a->second.terms, u, codes);
+      if (FirstTransferredOnAttach(a->second.terms)) {
+        (*demand)[u.authorization_id] += spec.last() - spec.first() + 1;
+      }
+    }
+  }
+  return u;
+}
+
 ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
                                    const std::vector<std::string>& signers, uint32_t year) {
   const v1::Issue& issue = body.issue();
@@ -238,51 +291,12 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
   CheckAccount(issue.to(), &codes);
   const std::string& registry = issue.to().registry_id();
   if (registry != body.submitter()) codes.insert(v1::REASON_SUBMITTER_MISMATCH);
+  if (!registry_party_.contains(registry)) return {codes};  // 3001 from CheckAccount.
   std::map<std::string, uint64_t> demand;
   std::vector<std::pair<SerialKey, ModelUnit>> created;
+  std::set<SerialKey> seen;
   for (const v1::IssuanceSpec& spec : issue.blocks()) {
-    ModelUnit u;
-    u.approach = spec.approach_id();
-    u.party = spec.first_transferring_party().empty() ? registry_party_[registry]
-                                                      : spec.first_transferring_party();
-    if (!registry_party_[registry].empty() && u.party != registry_party_[registry]) {
-      codes.insert(v1::REASON_WRONG_REGISTRY);
-    }
-    u.vintage = spec.vintage();
-    if (u.vintage < kVintageFirst || u.vintage > year) codes.insert(v1::REASON_INVALID_VINTAGE);
-    u.metric = spec.metric();
-    u.numerator = spec.conversion_numerator();
-    u.denominator = spec.conversion_denominator();
-    if (u.numerator < 1 || u.numerator > kMicro || u.denominator < 1 || u.denominator > kMicro ||
-        kMicro % u.denominator != 0) {
-      codes.insert(v1::REASON_INVALID_CONVERSION_FACTOR);
-      u.denominator = 1;
-    }
-    u.sector = spec.sector();
-    u.activity = spec.activity_type();
-    u.holder_registry = registry;
-    u.holder_account = issue.to().account_id();
-    auto approach = approaches_.find(u.approach);
-    if (approach == approaches_.end()) {
-      codes.insert(v1::REASON_UNKNOWN_APPROACH);
-    } else if (!Contains({approach->second.parties().begin(), approach->second.parties().end()},
-                         u.party)) {
-      codes.insert(v1::REASON_PARTY_NOT_IN_APPROACH);
-    }
-    u.authorization_id = spec.authorization_id();
-    u.state = u.authorization_id.empty() ? v1::UNIT_STATE_ISSUED : v1::UNIT_STATE_AUTHORIZED;
-    if (!u.authorization_id.empty()) {
-      auto a = authorizations_.find(u.authorization_id);
-      if (a == authorizations_.end()) {
-        codes.insert(v1::REASON_UNKNOWN_AUTHORIZATION);
-      } else {
-        if (a->second.revoked) codes.insert(v1::REASON_AUTHORIZATION_REVOKED);
-        CoversUnit(a->second.terms, u, &codes);
-        if (FirstTransferredOnAttach(a->second.terms)) {
-          demand[u.authorization_id] += spec.last() - spec.first() + 1;
-        }
-      }
-    }
+    ModelUnit u = IssuedUnit(spec, issue.to(), year, &codes, &demand);
     if (spec.first() == 0 || spec.first() > spec.last()) {
       codes.insert(v1::REASON_INVALID_RANGE);
       continue;
@@ -290,6 +304,10 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
     for (uint64_t s = spec.first(); s <= spec.last(); ++s) {
       SerialKey key{registry, s};
       if (units_.contains(key)) codes.insert(v1::REASON_SERIAL_OVERLAP);  // R1, any state.
+      if (!seen.insert(key).second) {  // Two blocks of one Issue overlap.
+        codes.insert(v1::REASON_OVERLAPPING_RANGES);
+        codes.insert(v1::REASON_SERIAL_OVERLAP);
+      }
       created.push_back({key, u});
     }
   }
@@ -297,7 +315,7 @@ ModelOutcome ReferenceModel::Issue(const v1::TransactionBody& body,
   if (!codes.empty()) return {codes};
   for (auto& [key, unit] : created) {
     auto [it, inserted] = units_.emplace(key, std::move(unit));
-    if (!inserted) return {{v1::REASON_OVERLAPPING_RANGES}};  // Two specs of one Issue overlap.
+    ITMO_CHECK(inserted);
     ModelUnit& u = it->second;
     const bool first = !u.authorization_id.empty() &&
                        FirstTransferredOnAttach(authorizations_.at(u.authorization_id).terms);
@@ -511,6 +529,7 @@ ModelOutcome ReferenceModel::UseNdc(const v1::TransactionBody& body,
   for (const SerialKey& k : keys) {
     ModelUnit& u = units_.at(k);
     u.state = v1::UNIT_STATE_USED_NDC;
+    u.vintage_flagged = u.vintage < period.first_year() || u.vintage > period.last_year();
     AdjustmentKey key{use.using_party(),
                       year,
                       v1::ADJUSTMENT_SUBTRACTION,

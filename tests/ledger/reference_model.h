@@ -17,7 +17,6 @@
 // Thread-safety: not thread-safe; a test owns one.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -66,6 +65,7 @@ struct ModelUnit {
   uint32_t snapshot_version = 0;  // Version of the authorization at first transfer.
   bool snapshot_ndc = false;
   std::set<std::string> snapshot_oimp;
+  bool vintage_flagged = false;  // USED_NDC with a vintage outside the period (flagging rule).
   std::vector<ModelHistoryStep> history;
 };
 
@@ -88,7 +88,13 @@ struct AdjustmentKey {
   uint32_t period_first = 0;  // Subtractions: the NDC period used for.
   uint32_t period_last = 0;
   std::string oimp_purpose;  // Additions by an OIMP use.
-  auto operator<=>(const AdjustmentKey&) const = default;
+  // (A defaulted operator<=> trips clang-tidy 14's modernize-use-nullptr.)
+  auto Tie() const {
+    return std::tie(party, year, direction, metric, numerator, denominator, purpose, period_first,
+                    period_last, oimp_purpose);
+  }
+  bool operator<(const AdjustmentKey& other) const { return Tie() < other.Tie(); }
+  bool operator==(const AdjustmentKey& other) const { return Tie() == other.Tie(); }
 };
 
 // The outcome the rules give a transaction: accepted iff `codes` is empty.
@@ -146,6 +152,10 @@ class ReferenceModel final {
                      const std::string& oimp_purpose);
   void AddHistory(ModelUnit& u, const std::string& action, bool first_transfer);
 
+  // The unit one issuance spec creates, with the codes its attributes earn; adds to `demand` the
+  // units first transferred at issuance.
+  ModelUnit IssuedUnit(const v1::IssuanceSpec& spec, const v1::AccountRef& to, uint32_t year,
+                       Codes* codes, std::map<std::string, uint64_t>* demand) const;
   ModelOutcome Issue(const v1::TransactionBody& body, const std::vector<std::string>& signers,
                      uint32_t year);
   ModelOutcome Authorize(const v1::TransactionBody& body, const std::vector<std::string>& signers,
