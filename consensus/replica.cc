@@ -51,6 +51,12 @@ absl::Status Replica::ValidateOptions(const ReplicaOptions& options) {
   if (options.block_txs_max > kBlockTxsMax || options.block_bytes_max > kBlockBytesMax) {
     return absl::InvalidArgumentError("block_txs_max / block_bytes_max above the hard limits");
   }
+  if (options.timestamp_ahead_ms_max < kTimestampAheadMsMin ||
+      options.timestamp_ahead_ms_max > kTimestampAheadMsMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timestamp_ahead_ms_max ", options.timestamp_ahead_ms_max, " not in [",
+                     kTimestampAheadMsMin, ", ", kTimestampAheadMsMax, "]"));
+  }
   if (options.empty_block_wait_ticks >= options.round_timeout_ticks_base) {
     return absl::InvalidArgumentError(
         absl::StrCat("empty_block_wait_ticks ", options.empty_block_wait_ticks,
@@ -202,6 +208,7 @@ absl::Status Replica::HandleStart(const Start& start, std::vector<Action>* actio
 
 absl::Status Replica::HandleTick(const Tick& tick, std::vector<Action>* actions) {
   now_ms_ = std::max(now_ms_, tick.now_ms);
+  RetryVoteAwaitingClock(actions);  // Before the timer: a timeout would forbid the vote.
   if (!pacemaker_.OnTick()) {
     // A pacing leader that held back an empty proposal looks again on every tick.
     if (options_.empty_block_wait_ticks > 0) MaybePropose(actions);
@@ -400,6 +407,7 @@ void Replica::MaybeVote(const v1::Block& block, const crypto::Digest& id,
                         std::vector<Action>* actions) {
   if (!safety_rules_.has_value()) return;
   if (block.header().round() != pacemaker_.round()) return;
+  if (!TimestampWithinBound(block, id)) return;
   if (!ExecutedRootMatches(block, id, actions)) return;
   if (!app_->ValidateProposal(block).ok()) return;
   const v1::Block* parent = tree_.Get(IdOf(block.header().parent_id()));
@@ -439,6 +447,36 @@ bool Replica::ExecutedRootMatches(const v1::Block& block, const crypto::Digest& 
   }
   if (vote_awaiting_execution_ == id) vote_awaiting_execution_.reset();
   return header.executed_state_root() == crypto::AsStringView(*root);
+}
+
+bool Replica::TimestampWithinBound(const v1::Block& block, const crypto::Digest& id) {
+  ITMO_CHECK(options_.timestamp_ahead_ms_max >= kTimestampAheadMsMin);
+  const uint64_t now_ms = now_ms_ > 0 ? static_cast<uint64_t>(now_ms_) : 0;
+  const uint64_t timestamp_ms = block.header().timestamp_ms();
+  if (timestamp_ms <= now_ms || timestamp_ms - now_ms <= options_.timestamp_ahead_ms_max) {
+    if (vote_awaiting_clock_ == id) vote_awaiting_clock_.reset();
+    return true;
+  }
+  // Too far ahead of this clock: a byzantine leader moving ledger time forward, or this clock is
+  // behind. Not a vote now; if this clock is the one behind, a later tick catches up.
+  vote_awaiting_clock_ = id;
+  return false;
+}
+
+void Replica::RetryVoteAwaitingClock(std::vector<Action>* actions) {
+  if (!vote_awaiting_clock_.has_value()) return;
+  const crypto::Digest id = *vote_awaiting_clock_;
+  const v1::Block* block = tree_.Get(id);
+  if (block == nullptr || block->header().round() != pacemaker_.round()) {
+    vote_awaiting_clock_.reset();  // Moved on.
+    return;
+  }
+  const uint64_t now_ms = now_ms_ > 0 ? static_cast<uint64_t>(now_ms_) : 0;
+  const uint64_t timestamp_ms = block->header().timestamp_ms();
+  if (timestamp_ms > now_ms && timestamp_ms - now_ms > options_.timestamp_ahead_ms_max) return;
+  ITMO_CHECK(block->header().round() == pacemaker_.round());
+  const v1::Block copy = *block;
+  MaybeVote(copy, id, actions);
 }
 
 void Replica::EmitSigned(std::optional<uint32_t> to, v1::ConsensusMessage message,

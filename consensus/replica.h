@@ -52,6 +52,10 @@ struct ReplicaOptions {
   // an idle network then commits a heartbeat block per round instead of spinning. REQUIRES: below
   // round_timeout_ticks_base, so that the followers' timers do not fire first.
   uint32_t empty_block_wait_ticks = 0;
+  // A validator votes only for a block whose timestamp_ms is at most this far ahead of its own
+  // clock (the now_ms of its last Start / Tick); one further ahead waits for the clock. In
+  // [kTimestampAheadMsMin, kTimestampAheadMsMax] (issue 7, defect 5).
+  uint64_t timestamp_ahead_ms_max = kTimestampAheadMsDefault;
 
   static constexpr uint32_t kBlockTxsMaxDefault = 2'000;
   static constexpr uint64_t kBlockBytesMaxDefault = 4ull << 20;
@@ -136,6 +140,11 @@ class Replica final {
   // that height is not committed here either, asks the proposer for the committed blocks (false).
   bool ExecutedRootMatches(const v1::Block& block, const crypto::Digest& id,
                            std::vector<Action>* actions);
+  // Whether block's timestamp is at most timestamp_ahead_ms_max ahead of now_ms_; if not, notes
+  // the block in vote_awaiting_clock_ (HandleTick looks again).
+  bool TimestampWithinBound(const v1::Block& block, const crypto::Digest& id);
+  // Votes for the block in vote_awaiting_clock_ once the clock has caught up (round still on).
+  void RetryVoteAwaitingClock(std::vector<Action>* actions);
   // Signs and broadcasts a timeout for the current round, or re-broadcasts the last one (no fsync)
   // when it is of this round or a later one.
   void SendTimeout(std::vector<Action>* actions);
@@ -186,6 +195,9 @@ class Replica final {
   // The current round's proposal this replica would vote for once its application has executed
   // the proposal's executed_height (re-checked on Executed events).
   std::optional<crypto::Digest> vote_awaiting_execution_;
+  // The current round's proposal stamped too far ahead of this replica's clock (re-checked on
+  // every Tick while its round is on).
+  std::optional<crypto::Digest> vote_awaiting_clock_;
   std::vector<v1::Block> recovered_blocks_;  // RecoveredChain::pending_blocks, inserted on Start.
   uint32_t pending_proposal_from_ = kFromNonValidator;
   int64_t now_ms_ = 0;

@@ -1,11 +1,14 @@
 // Regression tests for issue 7: what one byzantine leader (or peer) could do to honest replicas.
 // Defect 1: a leader claiming an executed_height this node has not executed (or below its parent's)
 // with a garbage executed_state_root got every honest vote, and every node diverged at commit.
+// Defect 5: a leader could stamp a block arbitrarily far in the future (only "not below the
+// parent" was checked) and move ledger time, so the reporting year of every later action, for good.
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "consensus/canonical.h"
+#include "consensus/limits.h"
 #include "consensus/replica.h"
 #include "gtest/gtest.h"
 #include "tests/consensus/consensus_test_util.h"
@@ -166,6 +169,71 @@ TEST(ByzantineLeaderBlockTreeTest, CheckExtendsRefusesExecutedHeightBelowThePare
   EXPECT_EQ(CheckExtends(grandchild, child).code(), absl::StatusCode::kInvalidArgument);
   SetExecuted(&grandchild, 1, RootBytes(1));
   EXPECT_TRUE(CheckExtends(grandchild, child).ok());
+}
+
+// Defect 5. Validator 0's clock reads kNowMs; b1 (round 1) is stamped `ahead_ms` beyond it.
+class FutureTimestampTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kNowMs = 1'000'000;
+  static constexpr uint64_t kBoundMs = kTimestampAheadMsDefault;
+
+  FutureTimestampTest()
+      : replica_(Options(keys_, 0), {}, keys_.signer(0), &verifier_, &app_, RecoveredChain{}) {
+    EXPECT_TRUE(replica_.Handle(Start{kNowMs}).ok());
+  }
+
+  absl::StatusOr<std::vector<Action>> DeliverB1AheadBy(uint64_t ahead_ms) {
+    const v1::Block genesis = GenesisBlock(testing::kChainId, 0);
+    v1::Block b1 = MakeBlock(genesis, GenesisQc(testing::kChainId, 0), 1, 4);
+    b1.mutable_header()->set_timestamp_ms(static_cast<uint64_t>(kNowMs) + ahead_ms);
+    return replica_.Handle(ProposalFrom(b1.header().proposer(), MakeProposal(keys_, b1)));
+  }
+
+  Keys keys_{4};
+  crypto::Ed25519Verifier verifier_;
+  FakeApp app_;
+  Replica replica_;
+};
+
+TEST_F(FutureTimestampTest, NoVoteForABlockFarAheadOfTheClock) {
+  absl::StatusOr<std::vector<Action>> actions = DeliverB1AheadBy(1'000'000'000);
+  ASSERT_TRUE(actions.ok()) << actions.status();  // Kept (its QC may still matter), not voted for.
+  EXPECT_EQ(VotedRound(*actions), std::nullopt);
+  actions = replica_.Handle(Tick{kNowMs + 1'000});
+  ASSERT_TRUE(actions.ok());
+  EXPECT_EQ(VotedRound(*actions), std::nullopt);
+  EXPECT_EQ(replica_.safety_state().last_voted_round(), 0u);
+}
+
+TEST_F(FutureTimestampTest, VotesForABlockWithinTheBound) {
+  absl::StatusOr<std::vector<Action>> actions = DeliverB1AheadBy(kBoundMs);
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  EXPECT_EQ(VotedRound(*actions), std::optional<uint64_t>(1));
+}
+
+TEST_F(FutureTimestampTest, VoterWhoseClockIsBehindVotesOnceItCatchesUp) {
+  absl::StatusOr<std::vector<Action>> actions = DeliverB1AheadBy(kBoundMs + 500);
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  EXPECT_EQ(VotedRound(*actions), std::nullopt);
+  actions = replica_.Handle(Tick{kNowMs + 499});
+  ASSERT_TRUE(actions.ok());
+  EXPECT_EQ(VotedRound(*actions), std::nullopt);
+  actions = replica_.Handle(Tick{kNowMs + 500});
+  ASSERT_TRUE(actions.ok());
+  EXPECT_EQ(VotedRound(*actions), std::optional<uint64_t>(1));
+  EXPECT_EQ(replica_.safety_state().last_voted_round(), 1u);
+}
+
+TEST(FutureTimestampOptionsTest, BoundIsValidatedAgainstTheLimits) {
+  Keys keys(4);
+  ReplicaOptions options = Options(keys, 0);
+  EXPECT_TRUE(Replica::ValidateOptions(options).ok());
+  options.timestamp_ahead_ms_max = kTimestampAheadMsMin - 1;
+  EXPECT_EQ(Replica::ValidateOptions(options).code(), absl::StatusCode::kInvalidArgument);
+  options.timestamp_ahead_ms_max = kTimestampAheadMsMax + 1;
+  EXPECT_EQ(Replica::ValidateOptions(options).code(), absl::StatusCode::kInvalidArgument);
+  options.timestamp_ahead_ms_max = kTimestampAheadMsMax;
+  EXPECT_TRUE(Replica::ValidateOptions(options).ok());
 }
 
 }  // namespace
