@@ -60,6 +60,14 @@ inline constexpr uint32_t kBackoffExponentMax = 30;
 inline constexpr uint64_t kTimestampAheadMsDefault = 10'000;
 inline constexpr uint64_t kTimestampAheadMsMin = 1'000;  // Below it honest skew would halt rounds.
 inline constexpr uint64_t kTimestampAheadMsMax = 60'000;
+// SyncRequests served per peer (token bucket on the replica's injected clock): each one reads up
+// to kResponseBytesMax of committed blocks from disk on the consensus thread. An honest lagging
+// peer keeps one request outstanding and sends the next on the response, so a round trip apart;
+// 10 per second (64 blocks each) still catches up 640 blocks a second from one peer, while a
+// flooding peer gets at most that (its excess is refused with kResourceExhausted, unread). Every
+// non-validator peer shares one bucket.
+inline constexpr uint32_t kSyncRequestsBurst = 4;
+inline constexpr int64_t kSyncRequestRefillMs = 100;
 // Actions one Handle() may return.
 inline constexpr uint32_t kActionsMax = 2 * kSyncBlocksMax + 4 * kPendingBlocksMax + 64;
 inline constexpr uint32_t kChainIdBytesMax = 128;
@@ -78,6 +86,7 @@ static_assert(kTxBytesMax < (1ull << 21));  // A tx's length framing takes at mo
 static_assert(kTxBytesMax <= kBlockBytesMax);
 static_assert(kRoundTimeoutTicksMin <= kRoundTimeoutTicksMax);
 static_assert(kTimestampAheadMsMin <= kTimestampAheadMsDefault);
+static_assert(kSyncRequestsBurst >= 1 && kSyncRequestRefillMs > 0);
 static_assert(kTimestampAheadMsDefault <= kTimestampAheadMsMax);
 static_assert(kActionsMax > kSyncBlocksMax + kPendingBlocksMax);
 

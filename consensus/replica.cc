@@ -88,6 +88,7 @@ Replica::Replica(const ReplicaOptions& options, v1::SafetyState recovered,
     observer_state_.set_epoch(options.epoch);
   }
   emitted_height_ = tree_.committed_height();
+  sync_buckets_.resize(options.validators.size() + 1);
   // The high QC persisted with the safety state: with it a restarted validator can still sign the
   // timeouts its one_chain_round allows (its block is retrieved on Start).
   const v1::SafetyState& state = safety_state();
@@ -127,7 +128,7 @@ void Replica::InsertRecoveredBlocks(std::vector<Action>* actions) {
     const crypto::Digest id = BlockId(block);
     if (!VerifyBlock(block, id).ok() || !tree_.CheckInsert(block).ok()) continue;
     ProcessQc(block.qc(), kFromNonValidator, actions);
-    InsertBlock(block, actions);
+    InsertBlock(block, actions, /*keep=*/false);  // Already in the host's store.
   }
   ITMO_CHECK(recovered_blocks_.empty());
 }
@@ -169,6 +170,7 @@ void Replica::CheckInvariants() const {
   ITMO_CHECK(!high_tc_.has_value() || pacemaker_.round() > high_tc_->round());
   ITMO_CHECK(emitted_height_ == tree_.committed_height());
   ITMO_CHECK(requested_blocks_.size() <= kRetrievalBlocksMax);
+  ITMO_CHECK(sync_buckets_.size() == validators_.size() + 1);
   ITMO_CHECK(proposed_round_ <= pacemaker_.round());
   if (safety_rules_.has_value()) {
     const v1::SafetyState& state = safety_rules_->state();
@@ -387,9 +389,13 @@ absl::Status Replica::OnProposal(uint32_t from, const v1::Proposal& proposal,
   return absl::OkStatus();
 }
 
-void Replica::InsertBlock(const v1::Block& block, std::vector<Action>* actions) {
+void Replica::InsertBlock(const v1::Block& block, std::vector<Action>* actions, bool keep) {
   const crypto::Digest id = BlockId(block);
+  const bool known = tree_.Contains(id);
   if (!tree_.Insert(block).ok()) return;
+  ITMO_CHECK(block.header().proposer() == validators_.LeaderOf(block.header().round()));
+  // Verified (VerifyBlock) and new in the tree: a repeated proposal is not stored again.
+  if (keep && !known) actions->push_back(KeepBlock{block});
   requested_blocks_.erase(id);
   EmitCommits(tree_.InsertQc(block.qc()), actions);
   // A QC for this block may have arrived before the block.
@@ -726,6 +732,7 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   // last_proposed_round (with the vote and the TC that justifies the block) is durable before the
   // proposal leaves: a leader that crashes after the send never proposes again in this round
   // (issue 7, defect 6).
+  actions->push_back(KeepBlock{block});  // Stored before the persist that covers it (one WAL sync).
   PersistSafetyStateNow(actions);
   actions->push_back(Broadcast{std::move(message)});
   for (size_t i = vote_persist_first ? 1 : 0; i < vote_actions.size(); ++i) {

@@ -118,6 +118,9 @@ class Replica final {
                              std::vector<Action>* actions);
   absl::Status OnSyncResponse(uint32_t from, const v1::SyncResponse& response,
                               std::vector<Action>* actions);
+  // Takes one token from `from`'s sync bucket. Errors: kResourceExhausted when it is empty (the
+  // bucket is then left as it was).
+  absl::Status TakeSyncToken(uint32_t from);
 
   // Checks that need no state: limits, payload digests, certificate signatures, round
   // justification.
@@ -129,7 +132,8 @@ class Replica final {
   void ProcessTc(const v1::TimeoutCertificate& tc, std::vector<Action>* actions);
   void ProcessTimeout(const v1::Timeout& timeout, std::vector<Action>* actions);
   void AddVote(const v1::Vote& vote, std::vector<Action>* actions);
-  void InsertBlock(const v1::Block& block, std::vector<Action>* actions);
+  // Inserts a verified block; emits KeepBlock for it when `keep` (not for recovered blocks).
+  void InsertBlock(const v1::Block& block, std::vector<Action>* actions, bool keep = true);
   void AdvanceRound(std::vector<Action>* actions);
   void MaybePropose(std::vector<Action>* actions);
   // Whether a leader should hold back an empty proposal on `parent` (see empty_block_wait_ticks).
@@ -200,6 +204,13 @@ class Replica final {
   std::optional<crypto::Digest> vote_awaiting_clock_;
   std::vector<v1::Block> recovered_blocks_;  // RecoveredChain::pending_blocks, inserted on Start.
   uint32_t pending_proposal_from_ = kFromNonValidator;
+  // Per-peer SyncRequest token buckets (kSyncRequestsBurst, one token per kSyncRequestRefillMs):
+  // index = validator index; the last entry is shared by every non-validator peer.
+  struct SyncBucket {
+    uint32_t tokens = kSyncRequestsBurst;
+    int64_t refilled_ms = 0;  // now_ms_ when `tokens` was last brought up to date.
+  };
+  std::vector<SyncBucket> sync_buckets_;
   int64_t now_ms_ = 0;
 };
 

@@ -102,8 +102,11 @@ class Driver final {
   // executes what it returns.
   absl::Status ExecuteAll(std::vector<consensus::Action> actions);
   void Fail(const absl::Status& status);
-  // Stores the block of a proposal (received or sent) for RecoveredChain::pending_blocks.
-  void KeepProposal(const v1::ConsensusMessage& message);
+  // Indexes the blocks of a retrieval response for the executor's duplicate checks.
+  void NoteRetrievedBlocks(const v1::ConsensusMessage& message);
+  // On a KeepBlock action: indexes the verified block and stores it for
+  // RecoveredChain::pending_blocks (bounded by BlockStore's limits).
+  void KeepBlock(const v1::Block& block);
 
   // Constant after construction.
   const DriverOptions options_;

@@ -3,6 +3,8 @@
 // with a garbage executed_state_root got every honest vote, and every node diverged at commit.
 // Defect 5: a leader could stamp a block arbitrarily far in the future (only "not below the
 // parent" was checked) and move ledger time, so the reporting year of every later action, for good.
+// Defect 4: the host stored every received proposal before verification (any peer could fill the
+// pending-block store), and sync requests (disk reads) were served without a per-peer limit.
 #include <optional>
 #include <string>
 #include <vector>
@@ -234,6 +236,90 @@ TEST(FutureTimestampOptionsTest, BoundIsValidatedAgainstTheLimits) {
   EXPECT_EQ(Replica::ValidateOptions(options).code(), absl::StatusCode::kInvalidArgument);
   options.timestamp_ahead_ms_max = kTimestampAheadMsMax;
   EXPECT_TRUE(Replica::ValidateOptions(options).ok());
+}
+
+size_t KeptBlocks(const std::vector<Action>& actions) {
+  size_t kept = 0;
+  for (const Action& action : actions) kept += std::holds_alternative<KeepBlock>(action) ? 1 : 0;
+  return kept;
+}
+
+TEST_F(ByzantineLeaderTest, KeepsOnlyVerifiedBlocksOfTheRoundsLeader) {
+  // A proposal whose signature does not verify: refused, nothing to keep.
+  v1::Proposal forged = MakeProposal(keys_, b1_);
+  forged.set_signature(std::string(64, 'x'));
+  absl::StatusOr<std::vector<Action>> refused =
+      replica_.Handle(ProposalFrom(b1_.header().proposer(), forged));
+  EXPECT_FALSE(refused.ok());
+  // A block proposed (and signed) by a validator that is not the round's leader: refused.
+  v1::Block not_leader = b1_;
+  not_leader.mutable_header()->set_proposer((b1_.header().proposer() + 1) % 4);
+  refused = replica_.Handle(
+      ProposalFrom(not_leader.header().proposer(), MakeProposal(keys_, not_leader)));
+  EXPECT_FALSE(refused.ok());
+  // The leader's verified proposal: kept once, before the vote leaves.
+  absl::StatusOr<std::vector<Action>> actions = Deliver(b1_);
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  ASSERT_EQ(KeptBlocks(*actions), 1u);
+  EXPECT_TRUE(std::holds_alternative<KeepBlock>(actions->front()));
+  EXPECT_EQ(BlockId(std::get<KeepBlock>(actions->front()).block), BlockId(b1_));
+  // The same proposal again is already in the tree: nothing new to keep.
+  actions = Deliver(b1_);
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  EXPECT_EQ(KeptBlocks(*actions), 0u);
+}
+
+TEST(KeepBlockTest, LeaderKeepsItsOwnProposalBeforeItsPersistAndBroadcast) {
+  Keys keys(4);
+  crypto::Ed25519Verifier verifier;
+  FakeApp app;
+  // Validator 1 leads round 1.
+  Replica replica(Options(keys, 1), {}, keys.signer(1), &verifier, &app, RecoveredChain{});
+  absl::StatusOr<std::vector<Action>> actions = replica.Handle(Start{});
+  ASSERT_TRUE(actions.ok()) << actions.status();
+  ASSERT_EQ(KeptBlocks(*actions), 1u);
+  size_t keep = actions->size(), persist = actions->size(), broadcast = actions->size();
+  for (size_t i = 0; i < actions->size(); ++i) {
+    const Action& action = (*actions)[i];
+    if (std::holds_alternative<KeepBlock>(action)) keep = i;
+    if (std::holds_alternative<PersistSafetyState>(action) && persist == actions->size()) {
+      persist = i;
+    }
+    if (std::holds_alternative<Broadcast>(action)) broadcast = i;
+  }
+  EXPECT_LT(keep, persist);
+  EXPECT_LT(persist, broadcast);
+  EXPECT_EQ(std::get<KeepBlock>((*actions)[keep]).block.header().round(), 1u);
+}
+
+MessageReceived SyncRequestFrom(uint32_t from) {
+  MessageReceived m;
+  m.from = from;
+  m.message.mutable_sync_request()->set_from_height(1);
+  m.message.mutable_sync_request()->set_count(kSyncBlocksMax);
+  return m;
+}
+
+TEST_F(ByzantineLeaderTest, SyncRequestsAreRateLimitedPerPeer) {
+  ASSERT_TRUE(replica_.Handle(Tick{1'000}).ok());
+  for (uint32_t i = 0; i < kSyncRequestsBurst; ++i) {
+    EXPECT_TRUE(replica_.Handle(SyncRequestFrom(1)).ok()) << i;
+  }
+  absl::StatusOr<std::vector<Action>> refused = replica_.Handle(SyncRequestFrom(1));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  // Another peer is not crowded out by the flooder.
+  EXPECT_TRUE(replica_.Handle(SyncRequestFrom(2)).ok());
+  // Observers (ids above the validators) share one bucket.
+  for (uint32_t i = 0; i < kSyncRequestsBurst; ++i) {
+    EXPECT_TRUE(replica_.Handle(SyncRequestFrom(10 + i)).ok()) << i;
+  }
+  EXPECT_FALSE(replica_.Handle(SyncRequestFrom(20)).ok());
+  // One token back per kSyncRequestRefillMs of the replica's clock.
+  ASSERT_TRUE(replica_.Handle(Tick{1'000 + kSyncRequestRefillMs - 1}).ok());
+  EXPECT_FALSE(replica_.Handle(SyncRequestFrom(1)).ok());
+  ASSERT_TRUE(replica_.Handle(Tick{1'000 + kSyncRequestRefillMs}).ok());
+  EXPECT_TRUE(replica_.Handle(SyncRequestFrom(1)).ok());
+  EXPECT_FALSE(replica_.Handle(SyncRequestFrom(1)).ok());
 }
 
 }  // namespace

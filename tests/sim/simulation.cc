@@ -588,9 +588,6 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       NoteSent(send->message);
       Route(e, send->to, std::make_shared<const v1::ConsensusMessage>(send->message));
     } else if (const auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
-      if (broadcast->message.has_proposal()) {  // The node keeps its own proposal's block.
-        endpoint.pending.Record(broadcast->message.proposal().block(), endpoint.app->height());
-      }
       Judge(e, broadcast->message, endpoint.validator);
       checker_->OnSend(e, broadcast->message, endpoint.durable);
       NoteSent(broadcast->message);
@@ -598,6 +595,9 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       // To every other endpoint: a twin's broadcast also reaches its other instance, which then
       // sees a message "from itself" (two machines loaded with one key file).
       for (uint32_t v = 0; v < plan_.validators; ++v) Route(e, v, shared);
+    } else if (const auto* keep = std::get_if<consensus::KeepBlock>(&action)) {
+      // The node stores only blocks its replica verified (issue 7, defect 4).
+      endpoint.pending.Record(keep->block, endpoint.app->height());
     } else if (const auto* commit = std::get_if<consensus::Commit>(&action)) {
       checker_->OnCommit(e, commit->committed);
       if (checker_->failed()) return;
@@ -665,9 +665,6 @@ void Simulation::Deliver(SimNetwork<SharedMessage>::Envelope envelope) {
   consensus::MessageReceived received;
   received.from = endpoints_[envelope.from].validator;
   received.message = *envelope.message;
-  if (received.message.has_proposal()) {  // The node stores it before handling the message.
-    endpoint.pending.Record(received.message.proposal().block(), endpoint.app->height());
-  }
   envelope.message.reset();
   if (oracle_ == nullptr || endpoint.validator >= plan_.validators) {
     Step(envelope.to, received);
