@@ -37,6 +37,16 @@ struct Commit {
   uint64_t height() const { return committed.block().header().height(); }
 };
 
-using Action = std::variant<PersistSafetyState, SendTo, Broadcast, Commit>;
+// `block` passed every check a proposal gets (VerifyBlock: structure, limits, certificates, the
+// proposer is the leader of its round; a received proposal's signature too) and is now in the
+// block tree, or it is this replica's own proposal (emitted before its PersistSafetyState and
+// Broadcast). The host may store it durably for RecoveredChain::pending_blocks; it must not store
+// blocks from messages before the replica has handled them, so that a peer cannot fill the store
+// with junk (issue 7, defect 4). Not emitted for blocks recovered on Start.
+struct KeepBlock {
+  v1::Block block;
+};
+
+using Action = std::variant<PersistSafetyState, SendTo, Broadcast, Commit, KeepBlock>;
 
 }  // namespace itmo::consensus

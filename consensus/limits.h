@@ -51,6 +51,23 @@ inline constexpr uint32_t kCollectorRoundsMax = 64;
 inline constexpr uint32_t kRoundTimeoutTicksMin = 1;
 inline constexpr uint32_t kRoundTimeoutTicksMax = 1'000'000;
 inline constexpr uint32_t kBackoffExponentMax = 30;
+// How far a block's timestamp may be ahead of a voter's clock (ReplicaOptions::
+// timestamp_ahead_ms_max, genesis ConsensusParams.block_timestamp_ahead_ms_max). The default, 10 s,
+// is far above the skew of NTP-synced servers (tens of ms) and the simulator's (at most +-500 ms
+// plus +-10 per mille drift per clock, so about 1.6 s between two clocks after 30 s), yet it lets a
+// byzantine leader move ledger time only seconds ahead, never into a later reporting year. A
+// voter that sees a block further ahead holds its vote and looks again on every tick.
+inline constexpr uint64_t kTimestampAheadMsDefault = 10'000;
+inline constexpr uint64_t kTimestampAheadMsMin = 1'000;  // Below it honest skew would halt rounds.
+inline constexpr uint64_t kTimestampAheadMsMax = 60'000;
+// SyncRequests served per peer (token bucket on the replica's injected clock): each one reads up
+// to kResponseBytesMax of committed blocks from disk on the consensus thread. An honest lagging
+// peer keeps one request outstanding and sends the next on the response, so a round trip apart;
+// 10 per second (64 blocks each) still catches up 640 blocks a second from one peer, while a
+// flooding peer gets at most that (its excess is refused with kResourceExhausted, unread). Every
+// non-validator peer shares one bucket.
+inline constexpr uint32_t kSyncRequestsBurst = 4;
+inline constexpr int64_t kSyncRequestRefillMs = 100;
 // Actions one Handle() may return.
 inline constexpr uint32_t kActionsMax = 2 * kSyncBlocksMax + 4 * kPendingBlocksMax + 64;
 inline constexpr uint32_t kChainIdBytesMax = 128;
@@ -68,6 +85,9 @@ static_assert(kResponseBytesMax + (1ull << 20) <= kMessageBytesMax);
 static_assert(kTxBytesMax < (1ull << 21));  // A tx's length framing takes at most 3 + 1 bytes.
 static_assert(kTxBytesMax <= kBlockBytesMax);
 static_assert(kRoundTimeoutTicksMin <= kRoundTimeoutTicksMax);
+static_assert(kTimestampAheadMsMin <= kTimestampAheadMsDefault);
+static_assert(kSyncRequestsBurst >= 1 && kSyncRequestRefillMs > 0);
+static_assert(kTimestampAheadMsDefault <= kTimestampAheadMsMax);
 static_assert(kActionsMax > kSyncBlocksMax + kPendingBlocksMax);
 
 }  // namespace itmo::consensus

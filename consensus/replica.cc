@@ -51,6 +51,12 @@ absl::Status Replica::ValidateOptions(const ReplicaOptions& options) {
   if (options.block_txs_max > kBlockTxsMax || options.block_bytes_max > kBlockBytesMax) {
     return absl::InvalidArgumentError("block_txs_max / block_bytes_max above the hard limits");
   }
+  if (options.timestamp_ahead_ms_max < kTimestampAheadMsMin ||
+      options.timestamp_ahead_ms_max > kTimestampAheadMsMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timestamp_ahead_ms_max ", options.timestamp_ahead_ms_max, " not in [",
+                     kTimestampAheadMsMin, ", ", kTimestampAheadMsMax, "]"));
+  }
   if (options.empty_block_wait_ticks >= options.round_timeout_ticks_base) {
     return absl::InvalidArgumentError(
         absl::StrCat("empty_block_wait_ticks ", options.empty_block_wait_ticks,
@@ -82,6 +88,7 @@ Replica::Replica(const ReplicaOptions& options, v1::SafetyState recovered,
     observer_state_.set_epoch(options.epoch);
   }
   emitted_height_ = tree_.committed_height();
+  sync_buckets_.resize(options.validators.size() + 1);
   // The high QC persisted with the safety state: with it a restarted validator can still sign the
   // timeouts its one_chain_round allows (its block is retrieved on Start).
   const v1::SafetyState& state = safety_state();
@@ -121,7 +128,7 @@ void Replica::InsertRecoveredBlocks(std::vector<Action>* actions) {
     const crypto::Digest id = BlockId(block);
     if (!VerifyBlock(block, id).ok() || !tree_.CheckInsert(block).ok()) continue;
     ProcessQc(block.qc(), kFromNonValidator, actions);
-    InsertBlock(block, actions);
+    InsertBlock(block, actions, /*keep=*/false);  // Already in the host's store.
   }
   ITMO_CHECK(recovered_blocks_.empty());
 }
@@ -163,6 +170,7 @@ void Replica::CheckInvariants() const {
   ITMO_CHECK(!high_tc_.has_value() || pacemaker_.round() > high_tc_->round());
   ITMO_CHECK(emitted_height_ == tree_.committed_height());
   ITMO_CHECK(requested_blocks_.size() <= kRetrievalBlocksMax);
+  ITMO_CHECK(sync_buckets_.size() == validators_.size() + 1);
   ITMO_CHECK(proposed_round_ <= pacemaker_.round());
   if (safety_rules_.has_value()) {
     const v1::SafetyState& state = safety_rules_->state();
@@ -206,6 +214,7 @@ absl::Status Replica::HandleStart(const Start& start, std::vector<Action>* actio
 
 absl::Status Replica::HandleTick(const Tick& tick, std::vector<Action>* actions) {
   now_ms_ = std::max(now_ms_, tick.now_ms);
+  RetryVoteAwaitingClock(actions);  // Before the timer: a timeout would forbid the vote.
   if (!pacemaker_.OnTick()) {
     // A pacing leader that held back an empty proposal looks again on every tick.
     if (options_.empty_block_wait_ticks > 0) MaybePropose(actions);
@@ -384,9 +393,13 @@ absl::Status Replica::OnProposal(uint32_t from, const v1::Proposal& proposal,
   return absl::OkStatus();
 }
 
-void Replica::InsertBlock(const v1::Block& block, std::vector<Action>* actions) {
+void Replica::InsertBlock(const v1::Block& block, std::vector<Action>* actions, bool keep) {
   const crypto::Digest id = BlockId(block);
+  const bool known = tree_.Contains(id);
   if (!tree_.Insert(block).ok()) return;
+  ITMO_CHECK(block.header().proposer() == validators_.LeaderOf(block.header().round()));
+  // Verified (VerifyBlock) and new in the tree: a repeated proposal is not stored again.
+  if (keep && !known) actions->push_back(KeepBlock{block});
   requested_blocks_.erase(id);
   EmitCommits(tree_.InsertQc(block.qc()), actions);
   // A QC for this block may have arrived before the block.
@@ -404,6 +417,7 @@ void Replica::MaybeVote(const v1::Block& block, const crypto::Digest& id,
                         std::vector<Action>* actions) {
   if (!safety_rules_.has_value()) return;
   if (block.header().round() != pacemaker_.round()) return;
+  if (!TimestampWithinBound(block, id)) return;
   if (!ExecutedRootMatches(block, id, actions)) return;
   if (!app_->ValidateProposal(block).ok()) return;
   const v1::Block* parent = tree_.Get(IdOf(block.header().parent_id()));
@@ -443,6 +457,36 @@ bool Replica::ExecutedRootMatches(const v1::Block& block, const crypto::Digest& 
   }
   if (vote_awaiting_execution_ == id) vote_awaiting_execution_.reset();
   return header.executed_state_root() == crypto::AsStringView(*root);
+}
+
+bool Replica::TimestampWithinBound(const v1::Block& block, const crypto::Digest& id) {
+  ITMO_CHECK(options_.timestamp_ahead_ms_max >= kTimestampAheadMsMin);
+  const uint64_t now_ms = now_ms_ > 0 ? static_cast<uint64_t>(now_ms_) : 0;
+  const uint64_t timestamp_ms = block.header().timestamp_ms();
+  if (timestamp_ms <= now_ms || timestamp_ms - now_ms <= options_.timestamp_ahead_ms_max) {
+    if (vote_awaiting_clock_ == id) vote_awaiting_clock_.reset();
+    return true;
+  }
+  // Too far ahead of this clock: a byzantine leader moving ledger time forward, or this clock is
+  // behind. Not a vote now; if this clock is the one behind, a later tick catches up.
+  vote_awaiting_clock_ = id;
+  return false;
+}
+
+void Replica::RetryVoteAwaitingClock(std::vector<Action>* actions) {
+  if (!vote_awaiting_clock_.has_value()) return;
+  const crypto::Digest id = *vote_awaiting_clock_;
+  const v1::Block* block = tree_.Get(id);
+  if (block == nullptr || block->header().round() != pacemaker_.round()) {
+    vote_awaiting_clock_.reset();  // Moved on.
+    return;
+  }
+  const uint64_t now_ms = now_ms_ > 0 ? static_cast<uint64_t>(now_ms_) : 0;
+  const uint64_t timestamp_ms = block->header().timestamp_ms();
+  if (timestamp_ms > now_ms && timestamp_ms - now_ms > options_.timestamp_ahead_ms_max) return;
+  ITMO_CHECK(block->header().round() == pacemaker_.round());
+  const v1::Block copy = *block;
+  MaybeVote(copy, id, actions);
 }
 
 void Replica::EmitSigned(std::optional<uint32_t> to, v1::ConsensusMessage message,
@@ -692,6 +736,7 @@ void Replica::MaybePropose(std::vector<Action>* actions) {
   // last_proposed_round (with the vote and the TC that justifies the block) is durable before the
   // proposal leaves: a leader that crashes after the send never proposes again in this round
   // (issue 7, defect 6).
+  actions->push_back(KeepBlock{block});  // Stored before the persist that covers it (one WAL sync).
   PersistSafetyStateNow(actions);
   actions->push_back(Broadcast{std::move(message)});
   for (size_t i = vote_persist_first ? 1 : 0; i < vote_actions.size(); ++i) {

@@ -52,6 +52,10 @@ struct ReplicaOptions {
   // an idle network then commits a heartbeat block per round instead of spinning. REQUIRES: below
   // round_timeout_ticks_base, so that the followers' timers do not fire first.
   uint32_t empty_block_wait_ticks = 0;
+  // A validator votes only for a block whose timestamp_ms is at most this far ahead of its own
+  // clock (the now_ms of its last Start / Tick); one further ahead waits for the clock. In
+  // [kTimestampAheadMsMin, kTimestampAheadMsMax] (issue 7, defect 5).
+  uint64_t timestamp_ahead_ms_max = kTimestampAheadMsDefault;
 
   static constexpr uint32_t kBlockTxsMaxDefault = 2'000;
   static constexpr uint64_t kBlockBytesMaxDefault = 4ull << 20;
@@ -114,6 +118,9 @@ class Replica final {
                              std::vector<Action>* actions);
   absl::Status OnSyncResponse(uint32_t from, const v1::SyncResponse& response,
                               std::vector<Action>* actions);
+  // Takes one token from `from`'s sync bucket. Errors: kResourceExhausted when it is empty (the
+  // bucket is then left as it was).
+  absl::Status TakeSyncToken(uint32_t from);
 
   // Checks that need no state: limits, payload digests, certificate signatures, round
   // justification.
@@ -125,7 +132,8 @@ class Replica final {
   void ProcessTc(const v1::TimeoutCertificate& tc, std::vector<Action>* actions);
   void ProcessTimeout(const v1::Timeout& timeout, std::vector<Action>* actions);
   void AddVote(const v1::Vote& vote, std::vector<Action>* actions);
-  void InsertBlock(const v1::Block& block, std::vector<Action>* actions);
+  // Inserts a verified block; emits KeepBlock for it when `keep` (not for recovered blocks).
+  void InsertBlock(const v1::Block& block, std::vector<Action>* actions, bool keep = true);
   void AdvanceRound(std::vector<Action>* actions);
   void MaybePropose(std::vector<Action>* actions);
   // Whether a leader should hold back an empty proposal on `parent` (see empty_block_wait_ticks).
@@ -136,6 +144,11 @@ class Replica final {
   // that height is not committed here either, asks the proposer for the committed blocks (false).
   bool ExecutedRootMatches(const v1::Block& block, const crypto::Digest& id,
                            std::vector<Action>* actions);
+  // Whether block's timestamp is at most timestamp_ahead_ms_max ahead of now_ms_; if not, notes
+  // the block in vote_awaiting_clock_ (HandleTick looks again).
+  bool TimestampWithinBound(const v1::Block& block, const crypto::Digest& id);
+  // Votes for the block in vote_awaiting_clock_ once the clock has caught up (round still on).
+  void RetryVoteAwaitingClock(std::vector<Action>* actions);
   // Signs and broadcasts a timeout for the current round, or re-broadcasts the last one (no fsync)
   // when it is of this round or a later one.
   void SendTimeout(std::vector<Action>* actions);
@@ -186,8 +199,18 @@ class Replica final {
   // The current round's proposal this replica would vote for once its application has executed
   // the proposal's executed_height (re-checked on Executed events).
   std::optional<crypto::Digest> vote_awaiting_execution_;
+  // The current round's proposal stamped too far ahead of this replica's clock (re-checked on
+  // every Tick while its round is on).
+  std::optional<crypto::Digest> vote_awaiting_clock_;
   std::vector<v1::Block> recovered_blocks_;  // RecoveredChain::pending_blocks, inserted on Start.
   uint32_t pending_proposal_from_ = kFromNonValidator;
+  // Per-peer SyncRequest token buckets (kSyncRequestsBurst, one token per kSyncRequestRefillMs):
+  // index = validator index; the last entry is shared by every non-validator peer.
+  struct SyncBucket {
+    uint32_t tokens = kSyncRequestsBurst;
+    int64_t refilled_ms = 0;  // now_ms_ when `tokens` was last brought up to date.
+  };
+  std::vector<SyncBucket> sync_buckets_;
   int64_t now_ms_ = 0;
 };
 

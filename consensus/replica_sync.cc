@@ -212,6 +212,7 @@ absl::Status Replica::OnSyncRequest(uint32_t from, const v1::SyncRequest& reques
                                     std::vector<Action>* actions) {
   if (from == kFromNonValidator) return absl::InvalidArgumentError("request from an unknown peer");
   if (request.from_height() == 0) return absl::InvalidArgumentError("sync from height 0");
+  ITMO_RETURN_IF_ERROR(TakeSyncToken(from));  // Before any disk read (issue 7, defect 4).
   const uint32_t count = std::clamp<uint32_t>(request.count(), 1, kSyncBlocksMax);
   std::vector<v1::CommittedBlock> blocks =
       app_->CommittedRange(request.from_height(), count, kResponseBytesMax);
@@ -225,6 +226,28 @@ absl::Status Replica::OnSyncRequest(uint32_t from, const v1::SyncRequest& reques
   }
   ITMO_CHECK(response->blocks_size() <= static_cast<int>(kSyncBlocksMax));
   actions->push_back(SendTo{from, std::move(message)});
+  return absl::OkStatus();
+}
+
+absl::Status Replica::TakeSyncToken(uint32_t from) {
+  ITMO_CHECK(from != kFromNonValidator);
+  ITMO_CHECK(sync_buckets_.size() == validators_.size() + 1);
+  SyncBucket& bucket = sync_buckets_[IsValidator(from) ? from : validators_.size()];
+  // now_ms_ never decreases (Start / Tick take the max); elapsed is clamped anyway.
+  const int64_t elapsed_ms = std::max<int64_t>(0, now_ms_ - bucket.refilled_ms);
+  const int64_t refill = elapsed_ms / kSyncRequestRefillMs;
+  const uint32_t tokens = static_cast<uint32_t>(std::min<int64_t>(
+      kSyncRequestsBurst, bucket.tokens + std::min<int64_t>(refill, kSyncRequestsBurst)));
+  if (tokens == 0) {
+    return absl::ResourceExhaustedError(absl::StrCat("sync requests from peer ", from, " above ",
+                                                     kSyncRequestsBurst, " per burst and one per ",
+                                                     kSyncRequestRefillMs, " ms"));
+  }
+  // A full bucket restarts its refill clock now; otherwise whole refill periods are consumed.
+  bucket.refilled_ms =
+      tokens == kSyncRequestsBurst ? now_ms_ : bucket.refilled_ms + refill * kSyncRequestRefillMs;
+  bucket.tokens = tokens - 1;
+  ITMO_CHECK(bucket.tokens < kSyncRequestsBurst);
   return absl::OkStatus();
 }
 

@@ -159,7 +159,7 @@ void Driver::Run() {
 
 absl::Status Driver::ProcessForTest(const consensus::Event& event) {
   if (const auto* received = std::get_if<consensus::MessageReceived>(&event)) {
-    KeepProposal(received->message);
+    NoteRetrievedBlocks(received->message);
   }
   absl::StatusOr<std::vector<consensus::Action>> actions = replica_->Handle(event);
   if (!actions.ok()) return actions.status();
@@ -168,17 +168,21 @@ absl::Status Driver::ProcessForTest(const consensus::Event& event) {
   return absl::OkStatus();
 }
 
-void Driver::KeepProposal(const v1::ConsensusMessage& message) {
-  // Every block the replica may insert into its tree is indexed for the duplicate checks before
-  // the replica sees it (its parent must be known when the replica asks ValidateProposal).
-  if (message.has_block_response()) {
-    const auto& blocks = message.block_response().blocks();
-    for (int i = blocks.size() - 1; i >= 0; --i) executor_->NoteBlock(blocks[i]);
-  }
-  if (!message.has_proposal()) return;
-  executor_->NoteBlock(message.proposal().block());
-  // Not fatal: losing it only weakens recovery when every validator restarts at once.
-  absl::Status status = blocks_->SavePendingBlock(message.proposal().block());
+void Driver::NoteRetrievedBlocks(const v1::ConsensusMessage& message) {
+  // Retrieved blocks the replica may insert into its tree are indexed for the duplicate checks
+  // before the replica sees them (a child's ValidateProposal looks for its ancestors). Proposals
+  // are indexed on KeepBlock (after the replica verified them) or by ValidateProposal itself.
+  if (!message.has_block_response()) return;
+  const auto& blocks = message.block_response().blocks();
+  for (int i = blocks.size() - 1; i >= 0; --i) executor_->NoteBlock(blocks[i]);
+}
+
+void Driver::KeepBlock(const v1::Block& block) {
+  executor_->NoteBlock(block);
+  // Only blocks the replica verified (KeepBlock action), so a peer cannot fill the store with
+  // junk (issue 7, defect 4). Not fatal: losing one only weakens recovery when every validator
+  // restarts at once.
+  absl::Status status = blocks_->SavePendingBlock(block);
   if (!status.ok() && store_log_.Allow()) {
     spdlog::warn("keeping proposal block: {} ({} refused in all)", status.ToString(),
                  blocks_->pending_refused());
@@ -187,7 +191,7 @@ void Driver::KeepProposal(const v1::ConsensusMessage& message) {
 
 absl::Status Driver::Process(const consensus::Event& event) {
   if (const auto* received = std::get_if<consensus::MessageReceived>(&event)) {
-    KeepProposal(received->message);
+    NoteRetrievedBlocks(received->message);
   }
   absl::StatusOr<std::vector<consensus::Action>> actions = replica_->Handle(event);
   if (!actions.ok()) {
@@ -230,8 +234,11 @@ absl::Status Driver::Execute(consensus::Action& action) {
     return absl::OkStatus();
   }
   if (auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
-    KeepProposal(broadcast->message);
     network_->Broadcast(broadcast->message);
+    return absl::OkStatus();
+  }
+  if (auto* keep = std::get_if<consensus::KeepBlock>(&action)) {
+    KeepBlock(keep->block);
     return absl::OkStatus();
   }
   auto* commit = std::get_if<consensus::Commit>(&action);

@@ -5,8 +5,10 @@
 // from a steady clock, and
 // carries out the resulting actions strictly in order: PersistSafetyState is fsynced (BlockStore,
 // WriteRecord with sync) before any later action runs, so a vote or timeout never leaves before the
-// state that covers it is durable; SendTo / Broadcast go to the network; Commit executes and stores
-// the block (Executor), after which the replica gets an Executed event. A failed fsync, a failed
+// state that covers it is durable; SendTo / Broadcast go to the network; KeepBlock stores a block
+// the replica verified in the pending-block store (nothing is stored before the replica has seen
+// it); Commit executes and stores the block (Executor), after which the replica gets an Executed
+// event. A failed fsync, a failed
 // commit or a state divergence is fatal: the driver stops and reports through on_fatal (the node
 // exits; kExitStateDivergence for a divergence).
 //
@@ -102,8 +104,11 @@ class Driver final {
   // executes what it returns.
   absl::Status ExecuteAll(std::vector<consensus::Action> actions);
   void Fail(const absl::Status& status);
-  // Stores the block of a proposal (received or sent) for RecoveredChain::pending_blocks.
-  void KeepProposal(const v1::ConsensusMessage& message);
+  // Indexes the blocks of a retrieval response for the executor's duplicate checks.
+  void NoteRetrievedBlocks(const v1::ConsensusMessage& message);
+  // On a KeepBlock action: indexes the verified block and stores it for
+  // RecoveredChain::pending_blocks (bounded by BlockStore's limits).
+  void KeepBlock(const v1::Block& block);
 
   // Constant after construction.
   const DriverOptions options_;

@@ -322,6 +322,10 @@ absl::Status MakeConsensus(NodeParts* p) {
   options.block_bytes_max = executor_options.block_bytes_max;
   // An idle leader waits half a round timeout for transactions before it proposes an empty block.
   options.empty_block_wait_ticks = options.round_timeout_ticks_base / 2;
+  // Absent (0) in older genesis files: the default. ValidateOptions refuses one out of range.
+  if (params.block_timestamp_ahead_ms_max() > 0) {
+    options.timestamp_ahead_ms_max = params.block_timestamp_ahead_ms_max();
+  }
   ITMO_RETURN_IF_ERROR(consensus::Replica::ValidateOptions(options));
 
   ITMO_ASSIGN_OR_RETURN(std::optional<v1::SafetyState> safety, p->blocks->LoadSafetyState());

@@ -208,6 +208,8 @@ void Cluster::Execute(uint32_t peer, std::vector<Action> actions) {
       persisted[peer] = persist->state;
     } else if (auto* commit = std::get_if<Commit>(&action)) {
       apps_[peer]->OnCommit(commit->committed);
+    } else if (auto* keep = std::get_if<KeepBlock>(&action)) {
+      block_store[peer].push_back(keep->block);  // As the node's driver: verified blocks only.
     } else {
       v1::ConsensusMessage* message = nullptr;
       std::vector<uint32_t> targets;
@@ -216,7 +218,6 @@ void Cluster::Execute(uint32_t peer, std::vector<Action> actions) {
         targets.push_back(send->to);
       } else {
         message = &std::get<Broadcast>(action).message;
-        if (message->has_proposal()) block_store[peer].push_back(message->proposal().block());
         for (uint32_t p = 0; p < peers(); ++p) {
           if (p != peer) targets.push_back(PeerId(p));
         }

@@ -268,6 +268,8 @@ void ReplicaHarness::CheckAndExecute(const std::vector<consensus::Action>& actio
       CheckSend(send->message);
     } else if (const auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
       CheckSend(broadcast->message);
+    } else if (std::holds_alternative<consensus::KeepBlock>(action)) {
+      continue;  // The harness keeps no pending-block store.
     } else {
       const auto& commit = std::get<consensus::Commit>(action);
       app_.OnCommit(commit.committed);  // Checks that commits are gap-free.

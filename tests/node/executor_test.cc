@@ -407,6 +407,38 @@ TEST_F(ExecutorTest, DriverCommitsWithOneValidatorAndRecoversFromDisk) {
   EXPECT_EQ(record->outcomes(0).code(), v1::REASON_DUPLICATE_TRANSACTION);
 }
 
+// Issue 7 defect 4: the driver wrote every received proposal to the pending-block store before
+// the replica verified it, so any pinned peer could fill the store with junk. Now it stores only
+// the KeepBlock actions of its replica: verified blocks of the round's leader and its own.
+TEST_F(ExecutorTest, DriverStoresOnlyBlocksTheReplicaVerified) {
+  Stack s(dir_.File("db"), genesis_);
+  crypto::Ed25519Signer signer(testing::ValidatorKey(0));
+  auto replica = MakeReplica(s, &signer);
+  NullNetwork network;
+  Driver driver({10, 100, 1 << 20}, replica.get(), s.executor.get(), s.blocks.get(), &network,
+                nullptr);
+  const int64_t now_ms = 1'767'225'600'000;
+  ASSERT_OK(driver.ProcessForTest(consensus::Start{now_ms}));  // Proposes round 1 (its own).
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Block> kept, s.blocks->LoadPendingBlocks());
+  ASSERT_FALSE(kept.empty());  // Its own proposals (one validator: a round per event).
+  EXPECT_EQ(kept[0].header().round(), 1u);
+  // A peer's forged proposal (a later round, no valid signature) is refused and not stored.
+  for (uint64_t round = 40; round < 50; ++round) {
+    consensus::MessageReceived junk;
+    junk.from = 7;  // Not a validator: any pinned peer.
+    v1::Proposal* proposal = junk.message.mutable_proposal();
+    *proposal->mutable_block() = kept[0];
+    proposal->mutable_block()->mutable_header()->set_round(round);
+    proposal->mutable_block()->mutable_header()->set_height(2);
+    proposal->set_signature(std::string(64, 'x'));
+    EXPECT_FALSE(driver.ProcessForTest(junk).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Block> after, s.blocks->LoadPendingBlocks());
+  ASSERT_EQ(after.size(), kept.size());
+  for (const v1::Block& block : after) EXPECT_LT(block.header().round(), 40u);
+  EXPECT_FALSE(driver.failed());
+}
+
 TEST_F(ExecutorTest, FloodingPeerFillsOnlyItsOwnConsensusQueue) {
   Stack s(dir_.File("db"), genesis_);
   crypto::Ed25519Signer signer(testing::ValidatorKey(0));

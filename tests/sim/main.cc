@@ -12,7 +12,8 @@
 //   --network-restart      every seed crashes and restarts the whole network once
 //   --no-forge-executed    the adversary does not forge executed_height / executed_state_root
 //                          (on by default since issue 7 defect 1; --forge-executed is accepted)
-//   --future-timestamps    the adversary also proposes timestamps far in the future
+//   --no-future-timestamps the adversary does not propose timestamps far in the future
+//                          (on by default since issue 7 defect 5; --future-timestamps is accepted)
 //   --no-double-proposal-check  do not flag an honest leader's two proposals in one round
 //   --no-network-restarts       no seed draws a whole-network crash and restart (15% do)
 //   --no-oracle            no acceptance oracle on delivered / emitted messages
@@ -59,8 +60,8 @@ struct Flags {
   bool stop_on_failure = false;
   uint32_t byzantine = 0;
   bool network_restart = false;
-  bool forge_executed = true;  // Issue 7 defect 1 is fixed: part of the default adversary.
-  bool future_timestamps = false;
+  bool forge_executed = true;     // Issue 7 defect 1 is fixed: part of the default adversary.
+  bool future_timestamps = true;  // Issue 7 defect 5 is fixed: part of the default adversary.
   bool no_oracle = false;
   bool check_double_proposals = true;
   bool draw_network_restarts = true;
@@ -100,8 +101,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
                          name == "--no-rule-checks" || name == "--no-pending-store" ||
                          name == "--stop-on-failure" || name == "--network-restart" ||
                          name == "--forge-executed" || name == "--no-forge-executed" ||
-                         name == "--future-timestamps" || name == "--no-oracle" ||
-                         name == "--no-double-proposal-check" || name == "--no-network-restarts";
+                         name == "--future-timestamps" || name == "--no-future-timestamps" ||
+                         name == "--no-oracle" || name == "--no-double-proposal-check" ||
+                         name == "--no-network-restarts";
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -158,6 +160,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags, std::string* error) {
       flags->forge_executed = false;
     } else if (name == "--future-timestamps") {
       flags->future_timestamps = true;
+    } else if (name == "--no-future-timestamps") {
+      flags->future_timestamps = false;
     } else if (name == "--no-double-proposal-check") {
       flags->check_double_proposals = false;
     } else if (name == "--no-network-restarts") {
@@ -189,7 +193,7 @@ std::string ReplayCommand(const Flags& flags, uint64_t seed) {
   if (flags.byzantine > 0) absl::StrAppend(&command, " --byzantine ", flags.byzantine);
   if (flags.network_restart) absl::StrAppend(&command, " --network-restart");
   if (!flags.forge_executed) absl::StrAppend(&command, " --no-forge-executed");
-  if (flags.future_timestamps) absl::StrAppend(&command, " --future-timestamps");
+  if (!flags.future_timestamps) absl::StrAppend(&command, " --no-future-timestamps");
   if (flags.no_oracle) absl::StrAppend(&command, " --no-oracle");
   if (!flags.check_double_proposals) absl::StrAppend(&command, " --no-double-proposal-check");
   if (!flags.draw_network_restarts) absl::StrAppend(&command, " --no-network-restarts");

@@ -1,17 +1,17 @@
 // File: tests/sim/pending_store.h
 // PendingBlockStore: the simulated node's durable pending-block store, with the node's semantics
-// (node/block_store.h SavePendingBlock / LoadPendingBlocks, node/driver.cc KeepProposal): the block
-// of every proposal the node receives (before the replica handles it) or broadcasts is written
-// unsynced; the fsync of the node's next PersistSafetyState makes every earlier write durable (the
-// RocksDB WAL sync covers them), so a block is durable before the node's vote for it leaves; a
-// crash loses the unsynced writes; a restart hands the durable blocks above the committed head to
-// the replica as consensus::RecoveredChain::pending_blocks. Blocks are keyed like the node's
-// (height, block id), so a block recorded twice is stored once. Each set holds at most kBlocksMax
-// blocks; beyond that the oldest write is dropped. Not thread-safe.
+// (node/block_store.h SavePendingBlock / LoadPendingBlocks, node/driver.cc KeepBlock): the block
+// of every consensus::KeepBlock action (a block the replica verified, or its own proposal) is
+// written unsynced; the fsync of the node's next PersistSafetyState makes every earlier write
+// durable (the RocksDB WAL sync covers them), so a block is durable before the node's vote for it
+// leaves; a crash loses the unsynced writes; a restart hands the durable blocks above the committed
+// head to the replica as consensus::RecoveredChain::pending_blocks. Blocks are keyed like the
+// node's (height, block id), so a block recorded twice is stored once. Each set holds at most
+// kBlocksMax blocks; beyond that the oldest write is dropped. Not thread-safe.
 //
 // Example:
 //   PendingBlockStore store;
-//   store.Record(proposal.block(), app.height());  // On delivery / own broadcast.
+//   store.Record(keep.block, app.height());         // On a KeepBlock action.
 //   store.Sync();                                   // On PersistSafetyState.
 //   store.Crash();                                  // On a crash.
 //   chain.pending_blocks = store.Load(app.height());  // On restart.

@@ -469,9 +469,9 @@ TEST(SimRegressionTest, Seed96ForgedExecutedRootIsRefused) {
 
 // Issue 7 defect 5, found with --future-timestamps: a byzantine leader's block with a timestamp
 // 10^9 ms ahead gets the honest votes and commits: "committed block at height 1 has timestamp
-// 1000000116ms, more than 1499ms ahead of the clock" (seed 99; 23 of 100 seeds). Enabled once
-// voters bound the timestamp on main.
-TEST(SimRegressionTest, DISABLED_Seed99FutureTimestampIsRefused) {
+// 1000000116ms, more than 1499ms ahead of the clock" (seed 99; 23 of 100 seeds). Fixed: a voter
+// refuses a block more than ReplicaOptions::timestamp_ahead_ms_max ahead of its own clock.
+TEST(SimRegressionTest, Seed99FutureTimestampIsRefused) {
   SimOptions options;
   options.seed = 99;
   options.future_timestamps = true;

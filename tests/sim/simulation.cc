@@ -30,6 +30,8 @@ using consensus::kFromNonValidator;
 constexpr char kChainId[] = "itmo-sim";
 constexpr uint64_t kEpoch = 0;
 constexpr uint64_t kStepsMax = 50'000'000;
+// The replicas' timestamp bound: the production default (well above the drawn skew and drift).
+constexpr uint64_t kTimestampAheadMs = consensus::kTimestampAheadMsDefault;
 // Executed events handed to a replica after one event's commits (node/driver.cc does the same).
 constexpr uint32_t kExecutedPassesMax = 4;
 // Liveness: after stabilization every honest replica must commit this many more blocks...
@@ -345,8 +347,9 @@ void Simulation::ScheduleFaults() {
   schedule_.emplace(end, FaultEvent{FaultKind::kStabilize, 0});
 }
 
-// How far ahead of the virtual clock an honest block's timestamp may be: the largest clock skew
-// and drift, plus a second.
+// How far ahead of the virtual clock a committed block's timestamp may be: an honest voter's
+// bound (ReplicaOptions::timestamp_ahead_ms_max) beyond its own clock, which is at most the
+// largest clock skew and drift ahead.
 uint64_t Simulation::TimestampBoundMs() const {
   int64_t ahead = 0;
   for (uint32_t v = 0; v < plan_.clock_skew_ms.size(); ++v) {
@@ -356,7 +359,7 @@ uint64_t Simulation::TimestampBoundMs() const {
             : 0;
     ahead = std::max(ahead, plan_.clock_skew_ms[v] + drift);
   }
-  return 1'000 + static_cast<uint64_t>(ahead);
+  return kTimestampAheadMs + static_cast<uint64_t>(ahead);
 }
 
 int64_t Simulation::ClockOf(uint32_t e) const {
@@ -387,6 +390,7 @@ consensus::ReplicaOptions Simulation::OptionsFor(uint32_t endpoint) const {
   options.my_index = endpoints_[endpoint].validator;
   options.round_timeout_ticks_base = plan_.timeout_ticks_base;
   options.round_timeout_ticks_max = plan_.timeout_ticks_max;
+  options.timestamp_ahead_ms_max = kTimestampAheadMs;
   options.mutation = options_.mutation;
   return options;
 }
@@ -584,9 +588,6 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       NoteSent(send->message);
       Route(e, send->to, std::make_shared<const v1::ConsensusMessage>(send->message));
     } else if (const auto* broadcast = std::get_if<consensus::Broadcast>(&action)) {
-      if (broadcast->message.has_proposal()) {  // The node keeps its own proposal's block.
-        endpoint.pending.Record(broadcast->message.proposal().block(), endpoint.app->height());
-      }
       Judge(e, broadcast->message, endpoint.validator);
       checker_->OnSend(e, broadcast->message, endpoint.durable);
       NoteSent(broadcast->message);
@@ -594,6 +595,9 @@ void Simulation::Execute(uint32_t e, const std::vector<consensus::Action>& actio
       // To every other endpoint: a twin's broadcast also reaches its other instance, which then
       // sees a message "from itself" (two machines loaded with one key file).
       for (uint32_t v = 0; v < plan_.validators; ++v) Route(e, v, shared);
+    } else if (const auto* keep = std::get_if<consensus::KeepBlock>(&action)) {
+      // The node stores only blocks its replica verified (issue 7, defect 4).
+      endpoint.pending.Record(keep->block, endpoint.app->height());
     } else if (const auto* commit = std::get_if<consensus::Commit>(&action)) {
       checker_->OnCommit(e, commit->committed);
       if (checker_->failed()) return;
@@ -661,9 +665,6 @@ void Simulation::Deliver(SimNetwork<SharedMessage>::Envelope envelope) {
   consensus::MessageReceived received;
   received.from = endpoints_[envelope.from].validator;
   received.message = *envelope.message;
-  if (received.message.has_proposal()) {  // The node stores it before handling the message.
-    endpoint.pending.Record(received.message.proposal().block(), endpoint.app->height());
-  }
   envelope.message.reset();
   if (oracle_ == nullptr || endpoint.validator >= plan_.validators) {
     Step(envelope.to, received);
