@@ -230,6 +230,10 @@ absl::Status OpenStorage(NodeParts* p) {
   for (std::string& family : ledger::StateMachine::ColumnFamilies()) {
     options.column_families.push_back(std::move(family));
   }
+  // Families every database has had since the first release: an existing one without them lost
+  // them (the fault campaign's MANIFEST cut), and must not reopen as an empty chain.
+  options.required_families = {kBlocksFamily, kBlockIdsFamily, kTxIndexFamily, kMetaFamily,
+                               ledger::StateMachine::ColumnFamilies().front()};
   ITMO_ASSIGN_OR_RETURN(p->store, storage::Store::Open(p->config.data_dir + "/db", options));
   ITMO_ASSIGN_OR_RETURN(p->ledger,
                         ledger::StateMachine::Open(p->store.get(), p->genesis, &p->verifier));

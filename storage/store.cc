@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/check.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -103,6 +104,18 @@ absl::StatusOr<std::vector<std::string>> FamilyNames(const std::string& path,
   std::vector<std::string> existing;
   // Fails when there is no database yet; Open then reports anything real.
   if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+    std::vector<std::string> missing;
+    for (const std::string& name : options.required_families) {
+      if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+        missing.push_back(name);
+      }
+    }
+    if (!missing.empty()) {
+      return absl::DataLossError(
+          absl::StrCat("open ", path, ": the existing database lacks column families ",
+                       absl::StrJoin(missing, ", "),
+                       " that it had (a damaged MANIFEST?); refusing to re-create them empty"));
+    }
     for (const std::string& name : existing) {
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }

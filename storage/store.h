@@ -48,6 +48,11 @@ struct ColumnFamily {
 struct StoreOptions {
   // Created when missing; "default" is always present and need not be named.
   std::vector<std::string> column_families;
+  // Families an existing database must already have (a subset of column_families): one missing
+  // there means the database lost it (e.g. a MANIFEST cut at a record boundary, which RocksDB
+  // reads as a valid, shorter one) and Open fails with kDataLoss instead of re-creating it empty.
+  // Families added by later versions belong only in column_families.
+  std::vector<std::string> required_families;
   bool create_if_missing = true;
   uint64_t block_cache_bytes = 64 << 20;
   // For tests: keep the database in memory (rocksdb::NewMemEnv); `path` is then only a name.

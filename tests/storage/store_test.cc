@@ -336,6 +336,25 @@ TEST(StoreOpenTest, MissingDatabaseWithoutCreateFails) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("db/CURRENT")));
 }
 
+// The fault campaign cut a MANIFEST at a record boundary: RocksDB read a valid, shorter MANIFEST
+// without the later families, and with create_missing_column_families they came back empty (the
+// validator reopened at height 0). A required family missing from an existing database is
+// kDataLoss; a new database creates it, and families not required may still be added (upgrades).
+TEST(StoreOpenTest, ExistingDatabaseWithoutARequiredFamilyIsDataLoss) {
+  TempDir dir;
+  StoreOptions first;
+  first.column_families = {"state"};
+  first.required_families = {"state"};
+  { ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir.File("db"), first)); }  // New: created.
+  StoreOptions later = first;
+  later.column_families = {"state", "added_later", "blocks"};
+  later.required_families = {"state", "blocks"};
+  EXPECT_THAT(Store::Open(dir.File("db"), later), StatusIs(absl::StatusCode::kDataLoss));
+  later.required_families = {"state"};  // "blocks" and "added_later" are new here: created.
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir.File("db"), later));
+  EXPECT_THAT(store->family_names(), ElementsAre("default", "state", "added_later", "blocks"));
+}
+
 TEST(StoreOpenTest, DurableAcrossCloseAndReopen) {
   TempDir dir;
   {
