@@ -96,7 +96,7 @@ run_one() {
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$seconds" "${stats_execs:-?}" \
     "${stats_rate:-?}" "${cov:-?}" "${ft:-?}" "$(ls "$work" | wc -l)" \
-    "$(du -sk "$work" | cut -f1)" "$found:$rc"
+    "$(( $(du -sb "$work" | cut -f1) / 1024 ))" "$found:$rc"
 }
 
 summary=$BUILD_DIR/fuzz-summary.tsv
