@@ -7,6 +7,9 @@ function(itmo_add_test name)
   add_executable(${name} ${ARG_SRCS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} itmo::testing GTest::gmock GTest::gtest_main
                                         itmo::warnings)
+  if(TARGET itmo_tsan_absl_sync)
+    target_link_libraries(${name} PRIVATE itmo_tsan_absl_sync ${CMAKE_DL_LIBS})
+  endif()
   gtest_discover_tests(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
                        DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60)
 endfunction()

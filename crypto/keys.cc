@@ -66,8 +66,8 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, struct stat* 
   }
   ::close(fd);
   if (got > kKeyFileBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat("key file ", path, " is larger than ",
-                                                   kKeyFileBytesMax, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("key file ", path, " is larger than ", kKeyFileBytesMax, " bytes"));
   }
   data.resize(got);
   return data;
@@ -77,8 +77,8 @@ absl::StatusOr<std::string> ParseHexField(const std::string& path, int line_numb
                                           absl::string_view line, absl::string_view name,
                                           size_t bytes) {
   if (!absl::ConsumePrefix(&line, name) || !absl::ConsumePrefix(&line, " ")) {
-    return absl::InvalidArgumentError(absl::StrCat("key file ", path, " line ", line_number,
-                                                   ": expected '", name, " <hex>'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("key file ", path, " line ", line_number, ": expected '", name, " <hex>'"));
   }
   auto raw = FromHex(ToStd(absl::StripAsciiWhitespace(line)));
   if (!raw.ok() || raw->size() != bytes) {
@@ -143,8 +143,7 @@ Signature KeyPair::Sign(std::string_view context, std::string_view chain_id,
 
 std::string KeyPair::SecretSeed() const {
   std::string seed(kSeedBytes, '\0');
-  crypto_sign_ed25519_sk_to_seed(reinterpret_cast<unsigned char*>(seed.data()),
-                                 secret_key_.data());
+  crypto_sign_ed25519_sk_to_seed(reinterpret_cast<unsigned char*>(seed.data()), secret_key_.data());
   return seed;
 }
 
@@ -187,8 +186,9 @@ absl::Status SaveKeyPair(const KeyPair& key, const std::string& path) {
     return absl::AlreadyExistsError(absl::StrCat("refusing to overwrite key file ", path));
   }
   std::string seed = key.SecretSeed();
-  std::string text = absl::StrCat(ToAbsl(kKeyFileMagic), "\npublic ", ToHex(AsStringView(key.public_key())),
-                                  "\nsecret ", ToHex(seed), "\n");
+  std::string text =
+      absl::StrCat(ToAbsl(kKeyFileMagic), "\npublic ", ToHex(AsStringView(key.public_key())),
+                   "\nsecret ", ToHex(seed), "\n");
   sodium_memzero(seed.data(), seed.size());
   const std::string tmp = absl::StrCat(path, ".tmp");
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -207,8 +207,8 @@ absl::Status SaveKeyPair(const KeyPair& key, const std::string& path) {
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ",
-                                            std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -251,7 +251,8 @@ absl::StatusOr<PublicKey> LoadPublicKey(const std::string& path) {
   while (std::getline(in, line)) {
     absl::string_view view = absl::StripAsciiWhitespace(line);
     if (view == ToAbsl(kKeyFileMagic) || view.empty()) continue;
-    absl::ConsumePrefix(&view, "public ");
+    // As LoadKeyPair's ParseHexField: whitespace may follow "public " (found by fuzz_key_file).
+    if (absl::ConsumePrefix(&view, "public ")) view = absl::StripLeadingAsciiWhitespace(view);
     auto raw = FromHex(ToStd(view));
     if (!raw.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("public key file ", path, ": not hex"));

@@ -64,6 +64,24 @@ TEST(KeysTest, SaveWritesMode0600AndLoadRoundTrips) {
   EXPECT_THAT(SaveKeyPair(key, path), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
+// Found by fuzz_key_file (tests/fuzz/corpus/key_file/crash-8c1d7fd6c4ac57dc): LoadKeyPair allows
+// whitespace between "public" and the hex, LoadPublicKey refused the same file as "not hex".
+TEST(KeysTest, LoadPublicKeyReadsEveryFileLoadKeyPairAccepts) {
+  testing::TempDir dir;
+  KeyPair key = KeyPair::FromSeed(std::string(32, '\x2a')).value();
+  const std::string path = dir.File("k.key");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "\n\t\fitmo-ed25519-v1\r\npublic \t\f" << ToHex(AsStringView(key.public_key()))
+        << "\r\nsecret " << ToHex(key.SecretSeed()) << "\r\n";
+  }
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  ASSERT_OK_AND_ASSIGN(KeyPair loaded, LoadKeyPair(path));
+  EXPECT_EQ(loaded.public_key(), key.public_key());
+  ASSERT_OK_AND_ASSIGN(PublicKey pub, LoadPublicKey(path));
+  EXPECT_EQ(pub, key.public_key());
+}
+
 TEST(KeysTest, LoadRefusesGroupOrWorldReadableSecret) {
   testing::TempDir dir;
   const std::string path = dir.File("k.key");

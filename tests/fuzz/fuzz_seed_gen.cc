@@ -1,9 +1,10 @@
 // File: tests/fuzz/fuzz_seed_gen.cc
 // Writes the seed corpus of every fuzz target: fuzz_seed_gen OUT_DIR creates
-// OUT_DIR/{transaction,consensus_message,merkle_proof,key_file}/ and fills them with valid inputs
-// (signed transactions of every action, the consensus messages a lagging replica receives, honest
-// and forged Merkle claims, good and broken key files). Deterministic: the same bytes every run.
-// tests/fuzz/corpus/ is its output; regenerate after a format change (docs/fuzzing.md).
+// OUT_DIR/{transaction,consensus_message,merkle_proof,key_file,node_config,genesis,ledger_request}/
+// and fills them with valid inputs (signed transactions of every action, the consensus messages a
+// lagging replica receives, honest and forged Merkle claims, good and broken key files, config and
+// genesis files, a request of every Ledger RPC and a proposal). Deterministic: the same bytes every
+// run. tests/fuzz/corpus/ is its output; regenerate after a format change (docs/fuzzing.md).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,8 +19,10 @@
 #include "base/check.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
+#include "google/protobuf/util/json_util.h"
 #include "tests/fuzz/consensus_world.h"
 #include "tests/fuzz/ledger_world.h"
+#include "tests/fuzz/node_world.h"
 
 namespace itmo::fuzz {
 namespace {
@@ -88,6 +91,65 @@ void WriteKeyFiles(const std::filesystem::path& dir) {
   for (const auto& [name, text] : files) WriteSeed(dir, index++, name, text);
 }
 
+// Config files: a validator and an observer with every section, and a few near-misses.
+void WriteConfigSeeds(const std::filesystem::path& dir) {
+  const std::string validator =
+      "[node]\nname = \"validator-0\"\nrole = \"validator\"\ndata_dir = \"data\"\n"
+      "genesis = \"genesis.json\"\nconsensus_key = \"keys/consensus.key\"\n"
+      "tls_cert = \"tls/node.crt\"\ntls_key = \"tls/node.key\"\n\n"
+      "[api]\nlisten = \"127.0.0.1:7100\"\n\n[peer]\nlisten = \"0.0.0.0:7200\"\n\n"
+      "[[peers]]\nname = \"validator-1\"\naddress = \"10.0.0.2:7200\"\n\n"
+      "[[peers]]\nname = \"validator-2\"\naddress = \"[::1]:7200\"\n\n"
+      "[limits]\nmempool_txs_max = 1000\nmempool_bytes_max = 1048576\n"
+      "mempool_txs_per_submitter_max = 100\nblock_txs_max = 500\nblock_bytes_max = 65536\n\n"
+      "[log]\nlevel = \"debug\"\njson = true\n";
+  const std::string observer =
+      "[node]\nname = \"observer-0\"\nrole = \"observer\"\ndata_dir = \"/var/lib/itmo\"\n"
+      "genesis = \"/etc/itmo/genesis.json\"\ntls_cert = \"a.crt\"\ntls_key = \"a.key\"\n"
+      "[[peers]]\nname = \"validator-0\"\naddress = \"validator-0:7200\"\n";
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"validator", validator},
+      {"observer", observer},
+      {"limit-too-high", validator + "[limits]\nblock_txs_max = 99999999\n"},
+      {"inline-tables",
+       "node = { name = 'n', role = 'observer', data_dir = 'd', genesis = 'g', "
+       "tls_cert = 'c', tls_key = 'k' }\npeers = [ { name = 'p', address = "
+       "'h:1' } ]\n"},
+      {"types",
+       "[node]\nname = 1\n[limits]\nblock_txs_max = 1.5e3\n[log]\njson = \"yes\"\n"
+       "when = 1979-05-27T07:32:00Z\nlist = [1, [2, 3], {a = 4}]\n"},
+  };
+  int index = 0;
+  for (const auto& [name, text] : files) WriteSeed(dir, index++, name, text);
+}
+
+// Genesis files: the JSON of the fuzz ledger world's genesis (which the ledger accepts), and
+// variants of it.
+void WriteGenesisSeeds(const std::filesystem::path& dir) {
+  v1::Genesis genesis = LedgerGenesis();
+  if (genesis.validators_size() == 0) {
+    v1::Validator* v = genesis.add_validators();
+    v->set_name("validator-0");
+    v->set_party("CHE");
+    v->set_consensus_key(std::string(crypto::AsStringView(KeyOf("CHE").public_key())));
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  int index = 0;
+  std::string json;
+  ITMO_CHECK(google::protobuf::util::MessageToJsonString(genesis, &json, options).ok());
+  WriteSeed(dir, index++, "world", json);
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  json.clear();
+  ITMO_CHECK(google::protobuf::util::MessageToJsonString(genesis, &json, options).ok());
+  WriteSeed(dir, index++, "world-verbose", json);
+  genesis.mutable_validators(0)->set_consensus_key("short");
+  json.clear();
+  ITMO_CHECK(google::protobuf::util::MessageToJsonString(genesis, &json).ok());
+  WriteSeed(dir, index++, "short-key", json);
+}
+
 void WriteMerkleSeeds(const std::filesystem::path& dir) {
   // Layout (fuzz_merkle_proof.cc): u16 tree size, u16 index, mode byte, then mode arguments.
   int index = 0;
@@ -117,7 +179,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::filesystem::path out = argv[1];
-  for (const char* sub : {"transaction", "consensus_message", "merkle_proof", "key_file"}) {
+  for (const char* sub : {"transaction", "consensus_message", "merkle_proof", "key_file",
+                          "node_config", "genesis", "ledger_request"}) {
     std::filesystem::create_directories(out / sub);
   }
   int index = 0;
@@ -137,6 +200,12 @@ int main(int argc, char** argv) {
   }
   WriteMerkleSeeds(out / "merkle_proof");
   WriteKeyFiles(out / "key_file");
+  WriteConfigSeeds(out / "node_config");
+  WriteGenesisSeeds(out / "genesis");
+  index = 0;
+  for (const auto& [name, bytes] : RequestSeeds()) {
+    WriteSeed(out / "ledger_request", index++, name, bytes);
+  }
   std::printf("wrote %zu transaction and %zu consensus seeds to %s\n", SeedTransactions().size(),
               world.seeds.size(), out.c_str());
   return 0;

@@ -209,6 +209,26 @@ TEST_F(ExecutorTest, ValidateProposalRefusesDuplicatesCommittedAndExpiredTransac
   EXPECT_THAT(std::string(ahead.message()), HasSubstr("ahead of this node's clock"));
 }
 
+// Finding of fuzz_ledger_request (docs/fuzzing.md, "Findings"): the driver notes every received
+// proposal block in the executor's pending index before the replica has checked anything about
+// it (Driver::KeepProposal), the index refuses new blocks once it holds kPendingIndexBlocksMax,
+// and only commits prune it (heights at or below the committed one). So one peer that sends
+// kPendingIndexBlocksMax unsigned blocks at heights far above the head fills it for good: every
+// honest proposal after that has an unindexed parent, ValidateProposal answers
+// FAILED_PRECONDITION ("cannot check duplicates") and the node stops voting. Disabled until the
+// fix (node/driver.cc, node/executor.cc: note only blocks the replica accepted, or bound the
+// index per height near the head) lands; it must pass then.
+TEST_F(ExecutorTest, DISABLED_UnverifiedFarFutureBlocksDoNotStopHonestProposals) {
+  Stack s(dir_.File("db"), genesis_);
+  const std::string root0 = Root(s.executor->executed_head());
+  for (uint32_t i = 0; i < kPendingIndexBlocksMax; ++i) {
+    s.executor->NoteBlock(MakeBlock(1'000'000'000 + i, {}, 0, root0));  // As KeepProposal does.
+  }
+  v1::Block parent = MakeBlock(1, {}, 0, root0);
+  s.executor->NoteBlock(parent);
+  EXPECT_THAT(s.executor->ValidateProposal(Child(parent, {})), IsOk());
+}
+
 TEST_F(ExecutorTest, PayloadLeavesOutTransactionsOfUncommittedBlocks) {
   Stack s(dir_.File("db"), genesis_);
   const std::string root0 = Root(s.executor->executed_head());

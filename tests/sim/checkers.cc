@@ -21,7 +21,6 @@ SafetyChecker::SafetyChecker(std::string chain_id, uint64_t epoch,
                              std::vector<uint32_t> endpoint_validator,
                              std::vector<bool> honest_validator)
     : chain_id_(std::move(chain_id)),
-      epoch_(epoch),
       verifier_(chain_id_, epoch, std::move(keys), verifier),
       endpoint_validator_(std::move(endpoint_validator)),
       honest_validator_(std::move(honest_validator)),

@@ -112,7 +112,6 @@ class SafetyChecker final {
                         const crypto::Digest& id);
 
   const std::string chain_id_;
-  const uint64_t epoch_;
   const IndependentVerifier verifier_;
   const std::vector<uint32_t> endpoint_validator_;
   const std::vector<bool> honest_validator_;
