@@ -87,6 +87,10 @@ class Replica final {
   absl::StatusOr<std::vector<Action>> Handle(const Event& event);
 
   uint64_t round() const { return pacemaker_.round(); }
+  // Whether this replica asked a peer for the block `id` and awaits it (the id came from a QC it
+  // verified). The host indexes a retrieval response's blocks only when they answer such a
+  // request, so unsolicited blocks never reach its bounded indexes.
+  bool AwaitsBlock(const crypto::Digest& id) const { return requested_blocks_.contains(id); }
   uint64_t committed_height() const { return tree_.committed_height(); }
   const crypto::Digest& committed_id() const { return tree_.root_id(); }
   uint64_t high_qc_round() const { return tree_.high_qc().round(); }

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/status_macros.h"
+#include "consensus/canonical.h"
+#include "crypto/digest.h"
 #include "spdlog/spdlog.h"
 
 namespace itmo::node {
@@ -172,9 +174,19 @@ void Driver::NoteRetrievedBlocks(const v1::ConsensusMessage& message) {
   // Retrieved blocks the replica may insert into its tree are indexed for the duplicate checks
   // before the replica sees them (a child's ValidateProposal looks for its ancestors). Proposals
   // are indexed on KeepBlock (after the replica verified them) or by ValidateProposal itself.
+  // Only a response to a request of the replica, and only the chain that links from the
+  // requested block (each next block the parent of the previous): any peer can send a
+  // block_response, and unsolicited blocks would fill the executor's bounded index for good
+  // (honest proposals then fail ValidateProposal).
   if (!message.has_block_response()) return;
   const auto& blocks = message.block_response().blocks();
-  for (int i = blocks.size() - 1; i >= 0; --i) executor_->NoteBlock(blocks[i]);
+  if (blocks.empty() || !replica_->AwaitsBlock(consensus::BlockId(blocks[0]))) return;
+  int linked = 1;
+  while (linked < blocks.size() && crypto::AsStringView(consensus::BlockId(blocks[linked])) ==
+                                       blocks[linked - 1].header().parent_id()) {
+    ++linked;
+  }
+  for (int i = linked - 1; i >= 0; --i) executor_->NoteBlock(blocks[i]);
 }
 
 void Driver::KeepBlock(const v1::Block& block) {

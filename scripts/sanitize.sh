@@ -46,7 +46,7 @@ asan() {
     itmo-sim
   step "asan unit tests" ctest --test-dir build-asan -L unit -j "$JOBS" --output-on-failure \
     --timeout 600
-  step "asan sim tests" ctest --test-dir build-asan -L sim -E '^sim_(seeds|mutation)' -j "$JOBS" \
+  step "asan sim tests" ctest --test-dir build-asan -L sim -E '^sim_(seeds|mutation)|TwinsShard' -j "$JOBS" \
     --output-on-failure --timeout 600
   step "asan itmo-sim --seeds $SIM_SEEDS" build-asan/bin/itmo-sim --seeds "$SIM_SEEDS" \
     --first-seed 10000
