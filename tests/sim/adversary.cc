@@ -666,7 +666,11 @@ std::optional<Adversary::Junk> Adversary::MakeProposalJunk(uint32_t to, uint64_t
     }
     case 14:
       if (!options_.forge_executed) return std::nullopt;
-      header->set_executed_height(header->height() - 1);
+      // By the round (no extra PRNG draw): height - 1 (a height only certified, not committed,
+      // at the voters), the block's own height or above (VerifyBlock's bound), or 0 below a
+      // parent that executed more (CheckExtends' bound).
+      header->set_executed_height(
+          header->round() % 4 == 3 ? 0 : header->height() - 1 + header->round() % 4);
       header->set_executed_state_root(RandomDigest(prng_));
       Sign(*key, &proposal);
       return finish(std::move(proposal), "proposal with a forged executed height and root");

@@ -328,6 +328,9 @@ absl::Status IndependentVerifier::CheckBlock(const v1::Block& block) const {
   if (block.qc().block_id() != header.parent_id()) {
     return absl::InvalidArgumentError("block qc does not name parent_id");
   }
+  if (header.executed_height() >= header.height()) {  // Issue 7: executed below the block.
+    return absl::InvalidArgumentError("block executed_height not below its height");
+  }
   if (absl::Status s = CheckQc(block.qc()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("block qc: ", s.message()));
   }
@@ -374,6 +377,9 @@ absl::Status IndependentVerifier::CheckExtends(const v1::Block& child,
   }
   if (c.timestamp_ms() < p.timestamp_ms()) {
     return absl::InvalidArgumentError("block timestamp below its parent's");
+  }
+  if (c.executed_height() < p.executed_height()) {  // Issue 7: the executed head never goes back.
+    return absl::InvalidArgumentError("block executed_height below its parent's");
   }
   return absl::OkStatus();
 }
