@@ -107,6 +107,12 @@ absl::Status FakeApp::ValidateProposal(const v1::Block& block) {
   return refuse ? absl::FailedPreconditionError("refused") : absl::OkStatus();
 }
 
+std::vector<Action> MustHandle(Replica& replica, const Event& event) {
+  absl::StatusOr<std::vector<Action>> actions = replica.Handle(event);
+  EXPECT_TRUE(actions.ok()) << actions.status();
+  return actions.ok() ? *std::move(actions) : std::vector<Action>{};
+}
+
 crypto::Digest FakeRoot(uint64_t height) {
   crypto::Hasher hasher;
   hasher.Update(absl::StrCat("fake-root/", height));

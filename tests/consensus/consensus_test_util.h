@@ -50,6 +50,9 @@ v1::Block MakeBlock(const v1::Block& parent, const v1::QuorumCert& qc, uint64_t 
                     uint64_t epoch = 0);
 v1::Proposal MakeProposal(const Keys& keys, const v1::Block& block, uint64_t epoch = 0);
 
+// replica.Handle(event)'s actions; a refusal fails the current test (and yields none).
+std::vector<Action> MustHandle(Replica& replica, const Event& event);
+
 // The state root FakeApp reports after executing height `height`.
 crypto::Digest FakeRoot(uint64_t height);
 

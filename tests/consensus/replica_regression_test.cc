@@ -22,13 +22,8 @@ using ::itmo::consensus::testing::MakeBlock;
 using ::itmo::consensus::testing::MakeProposal;
 using ::itmo::consensus::testing::MakeQc;
 using ::itmo::consensus::testing::MakeTc;
+using ::itmo::consensus::testing::MustHandle;
 using ::itmo::consensus::testing::Options;
-
-std::vector<Action> MustHandle(Replica& replica, const Event& event) {
-  absl::StatusOr<std::vector<Action>> actions = replica.Handle(event);
-  EXPECT_TRUE(actions.ok()) << actions.status();
-  return actions.ok() ? *std::move(actions) : std::vector<Action>{};
-}
 
 MessageReceived Received(uint32_t from, v1::ConsensusMessage message) {
   MessageReceived m;

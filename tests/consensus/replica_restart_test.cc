@@ -19,13 +19,8 @@ using ::itmo::consensus::testing::Envelope;
 using ::itmo::consensus::testing::FakeApp;
 using ::itmo::consensus::testing::Keys;
 using ::itmo::consensus::testing::MakeTc;
+using ::itmo::consensus::testing::MustHandle;
 using ::itmo::consensus::testing::Options;
-
-std::vector<Action> MustHandle(Replica& replica, const Event& event) {
-  absl::StatusOr<std::vector<Action>> actions = replica.Handle(event);
-  EXPECT_TRUE(actions.ok()) << actions.status();
-  return actions.ok() ? *std::move(actions) : std::vector<Action>{};
-}
 
 MessageReceived TcFrom(uint32_t from, const v1::TimeoutCertificate& tc) {
   MessageReceived received;

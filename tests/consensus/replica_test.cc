@@ -20,6 +20,7 @@ using ::itmo::consensus::testing::MakeBlock;
 using ::itmo::consensus::testing::MakeProposal;
 using ::itmo::consensus::testing::MakeQc;
 using ::itmo::consensus::testing::MakeTc;
+using ::itmo::consensus::testing::MustHandle;
 using ::itmo::consensus::testing::Options;
 
 // Every peer's committed chain is a prefix of peer 0's (or the other way round): agreement.
@@ -36,12 +37,6 @@ void ExpectAgreement(Cluster& cluster) {
           << "peer " << p << " height " << i + 1;
     }
   }
-}
-
-std::vector<Action> MustHandle(Replica& replica, const Event& event) {
-  absl::StatusOr<std::vector<Action>> actions = replica.Handle(event);
-  EXPECT_TRUE(actions.ok()) << actions.status();
-  return actions.ok() ? *std::move(actions) : std::vector<Action>{};
 }
 
 MessageReceived Received(uint32_t from, v1::Proposal proposal) {
